@@ -1,0 +1,1 @@
+"""KCL record processors for the nicelist worker."""

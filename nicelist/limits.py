@@ -1,0 +1,44 @@
+"""AWS service limits nicelist designs around, each with where it comes from.
+
+Nothing else in the code base spells these numbers.
+"""
+
+from __future__ import annotations
+
+MiB = 1024 * 1024
+
+# --- Kinesis Data Streams: https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html
+#: PutRecords: at most 500 records per request (API reference, PutRecords).
+KINESIS_MAX_RECORDS_PER_PUT = 500
+#: PutRecords: at most 5 MiB per request, partition keys included (API reference, PutRecords).
+KINESIS_MAX_BYTES_PER_PUT = 5 * MiB
+#: One record's data blob plus partition key: at most 1 MiB (service limits).
+KINESIS_MAX_RECORD_BYTES = 1 * MiB
+#: Partition key: 1 to 256 Unicode characters (API reference, PutRecordsRequestEntry).
+KINESIS_MAX_PARTITION_KEY_CHARS = 256
+#: Writes per shard: 1 MiB/s and 1,000 records/s (service limits).
+KINESIS_SHARD_WRITE_BYTES_PER_SEC = 1 * MiB
+KINESIS_SHARD_WRITE_RECORDS_PER_SEC = 1000
+#: Reads per shard (shared throughput): 2 MiB/s and 5 GetRecords calls/s (service limits).
+KINESIS_SHARD_READ_BYTES_PER_SEC = 2 * MiB
+KINESIS_SHARD_READ_CALLS_PER_SEC = 5
+#: GetRecords: at most 10,000 records per call (API reference, GetRecords).
+KINESIS_MAX_RECORDS_PER_GET = 10_000
+#: Hash key space of a stream: 0 .. 2**128 - 1 (MD5 of the partition key).
+KINESIS_HASH_KEY_MAX = 2**128 - 1
+#: UpdateShardCount: at most double, at least half the current open shards per call; at most
+#: 10 calls per rolling 24 hours; at most 10,000 shards per stream via this API (API reference).
+UPDATE_SHARD_COUNT_MAX_FACTOR = 2
+UPDATE_SHARD_COUNT_CALLS_PER_24H = 10
+UPDATE_SHARD_COUNT_MAX_SHARDS = 10_000
+
+# --- DynamoDB: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+#: BatchWriteItem: at most 25 put or delete requests per call (API reference).
+DYNAMODB_MAX_ITEMS_PER_BATCH_WRITE = 25
+#: One item: at most 400 KB, attribute names included (service quotas).
+DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
+
+# --- S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
+#: A single PutObject: at most 5 GiB; object keys at most 1,024 bytes of UTF-8.
+S3_MAX_PUT_OBJECT_BYTES = 5 * 1024 * MiB
+S3_MAX_KEY_BYTES = 1024

@@ -1,0 +1,1 @@
+"""Producer SDK embedded in elf apps."""

@@ -1,0 +1,1 @@
+"""KCL MultiLangDaemon properties files (package data), for `nicelist worker`."""

