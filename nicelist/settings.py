@@ -1,0 +1,85 @@
+"""Names of the pipeline's resources and how to reach AWS: the only place that reads ``os.environ``
+for them.
+
+Endpoints follow the standard AWS variables, which boto3 reads itself: ``AWS_ENDPOINT_URL`` for
+every service and ``AWS_ENDPOINT_URL_<SERVICE>`` (``_KINESIS``, ``_DYNAMODB``, ``_S3``,
+``_CLOUDWATCH``) for one. An explicit ``endpoint_url`` (the CLI's ``--endpoint``) wins over both.
+So the same code serves the embedded stack, LocalStack and real AWS by configuration only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_STREAM = "nicelist"
+DEFAULT_TABLE = "nicelist-kids"
+DEFAULT_BUCKET = "nicelist-archive"
+DEFAULT_APPLICATION = "nicelist-worker"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineNames:
+    """The stream, the kid table, the archive bucket and the KCL application (lease table) name."""
+
+    stream: str = DEFAULT_STREAM
+    table: str = DEFAULT_TABLE
+    bucket: str = DEFAULT_BUCKET
+    application: str = DEFAULT_APPLICATION
+
+    def __post_init__(self) -> None:
+        for name in ("stream", "table", "bucket", "application"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} name must not be empty")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: str | None) -> PipelineNames:
+        """``NICELIST_STREAM``, ``NICELIST_TABLE``, ``NICELIST_BUCKET``, ``NICELIST_APPLICATION``;
+        keyword arguments that are not None (e.g. CLI flags) win."""
+        env = os.environ if environ is None else environ
+        values = {
+            "stream": env.get("NICELIST_STREAM", DEFAULT_STREAM),
+            "table": env.get("NICELIST_TABLE", DEFAULT_TABLE),
+            "bucket": env.get("NICELIST_BUCKET", DEFAULT_BUCKET),
+            "application": env.get("NICELIST_APPLICATION", DEFAULT_APPLICATION),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsSettings:
+    """Region and optional endpoint override; credentials come from boto3's usual chain."""
+
+    region: str = DEFAULT_REGION
+    endpoint_url: str | None = None
+    #: extra botocore Config keyword arguments (timeouts, pool size)
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, endpoint_url: str | None = None) -> AwsSettings:
+        env = os.environ if environ is None else environ
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        return cls(region=region, endpoint_url=endpoint_url)
+
+    def client(self, service: str, **config: Any) -> Any:
+        """A new boto3 client; each caller owns its clients (boto3 clients are thread-safe,
+        sessions are not)."""
+        import boto3
+        from botocore.config import Config
+
+        options = {"retries": {"mode": "standard"}, **self.client_options, **config}
+        kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(**options)}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        return boto3.session.Session().client(service, **kwargs)
+
+    def endpoint_for(self, service: str, environ: Mapping[str, str] | None = None) -> str | None:
+        """The endpoint a client for ``service`` would use, for non-boto3 consumers (the KCL)."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        env = os.environ if environ is None else environ
+        return env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or env.get("AWS_ENDPOINT_URL") or None
