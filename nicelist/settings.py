@@ -75,7 +75,8 @@ class AwsSettings:
         kwargs: dict[str, Any] = {"region_name": self.region, "config": Config(**options)}
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
-        return boto3.session.Session().client(service, **kwargs)
+        session: Any = boto3.session.Session()
+        return session.client(service, **kwargs)
 
     def endpoint_for(self, service: str, environ: Mapping[str, str] | None = None) -> str | None:
         """The endpoint a client for ``service`` would use, for non-boto3 consumers (the KCL)."""
