@@ -28,6 +28,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _FIELDS = frozenset(("event_id", "kid_id", "elf_id", "behaviour", "observed_at", "note", "location", "app_version"))
+_LOCATION_FIELDS = frozenset(("lat", "lon"))
 _REQUIRED = ("event_id", "kid_id", "elf_id", "behaviour", "observed_at")
 
 
@@ -78,7 +79,7 @@ def _coordinate(location: Mapping[str, Any], name: str, bound: float) -> float:
     value = location.get(name)
     if value is None:
         raise ValidationError(field, "required field is missing")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if type(value) is not float and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise ValidationError(field, f"must be a number, got {type(value).__name__}")
     number = float(value)
     if not math.isfinite(number) or not -bound <= number <= bound:
@@ -89,10 +90,10 @@ def _coordinate(location: Mapping[str, Any], name: str, bound: float) -> float:
 def _location(value: Any) -> dict[str, float] | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # dict first: ABC checks are slow
         raise ValidationError("location", f"must be a mapping with lat and lon, got {type(value).__name__}")
-    unknown = sorted(set(value) - {"lat", "lon"})
-    if unknown:
+    if not _LOCATION_FIELDS.issuperset(value):
+        unknown = sorted(str(k) for k in value if k not in _LOCATION_FIELDS)
         raise ValidationError(f"location.{unknown[0]}", "unknown field")
     return {"lat": _coordinate(value, "lat", 90.0), "lon": _coordinate(value, "lon", 180.0)}
 
@@ -102,7 +103,7 @@ def validate_event(event: Any) -> dict[str, Any]:
 
     Raises :class:`ValidationError` naming the first offending field.
     """
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         raise ValidationError("event", f"must be a mapping, got {type(event).__name__}")
     if not _FIELDS.issuperset(event):
         unknown = sorted(str(k) for k in event if k not in _FIELDS)
