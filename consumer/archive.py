@@ -1,0 +1,160 @@
+"""The S3 archive's layout and files: partitioning, object keys, Avro rows; pure, no AWS.
+
+Events go to ``events/dt=YYYY-MM-DD/hour=HH/<shard>-<sequence>-<sub-sequence>.avro`` by the UTC
+hour of ``observed_at``; the name is the file's first record. The processor closes every open file
+at once and checkpoints right after, so each file it ever wrote starts at the first record of its
+partition after some checkpoint. A replay from that checkpoint starts a file with the same first
+record in every partition and so overwrites, never duplicates, what a crashed worker wrote.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import fastavro
+
+from schemas import ARCHIVED_EVENT, DEAD_LETTER, latest
+
+from .records import DecodedEvent, Undecodable
+
+EVENTS_PREFIX = "events"
+DEAD_LETTER_PREFIX = "dead-letter"
+#: Athena reads deflate-compressed Avro; it needs no extra package.
+AVRO_CODEC = "deflate"
+#: Rough bytes a row adds beyond its strings (numbers, union tags, Avro framing).
+_ROW_OVERHEAD_BYTES = 64
+
+
+def partition(epoch_ms: int) -> str:
+    """``dt=YYYY-MM-DD/hour=HH`` of a UTC instant."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return f"dt={moment:%Y-%m-%d}/hour={moment:%H}"
+
+
+def event_key(observed_at_ms: int, first_record_name: str) -> str:
+    return f"{EVENTS_PREFIX}/{partition(observed_at_ms)}/{first_record_name}.avro"
+
+
+def dead_letter_key(arrived_at_ms: int, record_name: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}/{partition(arrived_at_ms)}/{record_name}.avro"
+
+
+def to_row(decoded: DecodedEvent) -> dict[str, Any]:
+    """One ``archived_event`` v1 row."""
+    event, record = decoded.event, decoded.record
+    return {
+        "event_id": event["event_id"],
+        "kid_id": event["kid_id"],
+        "elf_id": event["elf_id"],
+        "behaviour": event["behaviour"],
+        "observed_at": int(event["observed_at"]),
+        "note": event.get("note"),
+        "location": event.get("location"),
+        "app_version": event.get("app_version"),
+        "schema_fingerprint": decoded.writer_fingerprint_hex,
+        "shard_id": record.shard_id,
+        "sequence_number": record.sequence_number,
+        "subsequence_number": record.subsequence_number,
+        "partition_key": record.partition_key,
+        "arrived_at": record.arrived_at_ms,
+    }
+
+
+def encode_rows(rows: Iterable[dict[str, Any]], schema_name: str = ARCHIVED_EVENT) -> bytes:
+    """An Avro object container file holding ``rows``."""
+    buffer = io.BytesIO()
+    fastavro.writer(buffer, latest(schema_name).parsed, rows, codec=AVRO_CODEC)
+    return buffer.getvalue()
+
+
+def read_rows(body: bytes) -> list[dict[str, Any]]:
+    """Rows of an Avro object container file (tests, reconciliation)."""
+    return [dict(row) for row in fastavro.reader(io.BytesIO(body)) if isinstance(row, dict)]
+
+
+def dead_letter_file(undecodable: Undecodable, failed_at_ms: int) -> tuple[str, bytes]:
+    """Key and body of the one-record ``dead_letter`` v1 file for an undecodable record."""
+    record = undecodable.record
+    row = {
+        "shard_id": record.shard_id,
+        "sequence_number": record.sequence_number,
+        "subsequence_number": record.subsequence_number,
+        "partition_key": record.partition_key,
+        "arrived_at": record.arrived_at_ms,
+        "failed_at": failed_at_ms,
+        "reason": undecodable.reason,
+        "data": record.data,
+    }
+    return dead_letter_key(record.arrived_at_ms, record.name), encode_rows([row], DEAD_LETTER)
+
+
+@dataclass(slots=True)
+class _OpenFile:
+    key: str
+    opened_at: float
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    approx_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveFile:
+    """A closed file, ready to upload."""
+
+    key: str
+    body: bytes
+    rows: int
+
+
+class ArchiveBuffer:
+    """Open files of one shard, one per UTC hour partition, closed all together.
+
+    ``should_close(now)`` is true when a file reached ``max_file_bytes`` (estimated, before
+    compression) or the oldest open file is ``max_file_age_s`` old; ``now`` is a monotonic clock.
+    """
+
+    def __init__(self, *, max_file_bytes: int, max_file_age_s: float) -> None:
+        self.max_file_bytes = max_file_bytes
+        self.max_file_age_s = max_file_age_s
+        self._open: dict[str, _OpenFile] = {}
+        self._oldest: float | None = None
+        self._largest = 0
+
+    def __len__(self) -> int:
+        """Rows buffered."""
+        return sum(len(f.rows) for f in self._open.values())
+
+    def add(self, decoded: DecodedEvent, now: float) -> None:
+        observed_at = int(decoded.event["observed_at"])
+        part = partition(observed_at)
+        current = self._open.get(part)
+        if current is None:
+            current = self._open[part] = _OpenFile(event_key(observed_at, decoded.record.name), now)
+            if self._oldest is None:
+                self._oldest = now
+        row = to_row(decoded)
+        current.rows.append(row)
+        current.approx_bytes += _ROW_OVERHEAD_BYTES + sum(len(v) for v in row.values() if isinstance(v, str))
+        self._largest = max(self._largest, current.approx_bytes)
+
+    def should_close(self, now: float) -> bool:
+        if not self._open:
+            return False
+        if self._largest >= self.max_file_bytes:
+            return True
+        return self._oldest is not None and now - self._oldest >= self.max_file_age_s
+
+    def close_all(self) -> list[ArchiveFile]:
+        """Encode and forget every open file."""
+        files = [ArchiveFile(f.key, encode_rows(f.rows), len(f.rows)) for f in self._open.values()]
+        self.discard()
+        return files
+
+    def discard(self) -> None:
+        """Forget every open file (lease lost: the next owner replays them)."""
+        self._open.clear()
+        self._oldest = None
+        self._largest = 0

@@ -1,0 +1,211 @@
+"""The amazon_kclpy v3 record processor: one per shard lease, in its own Python process.
+
+Order of work per batch: dead letters (stored at once), then the latest event per kid to
+DynamoDB (durable when the call returns), then every event into the shard's open archive files.
+When those files close (size or age, see :class:`ArchiveBuffer`) everything delivered so far is
+durable in both sinks and the shard is checkpointed at the last delivered record.
+
+amazon_kclpy catches exceptions from the hooks and reports the batch done, which would let a
+later checkpoint pass over records never written. So a failure that outlives the sinks' retries
+ends this process (``exit``, by default ``os._exit``) with :data:`EXIT_SINK_FAILURE`; the daemon
+then exits and its supervisor restarts it from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from amazon_kclpy.checkpoint_error import CheckpointError
+from amazon_kclpy.v3.processor import RecordProcessorBase
+
+from schemas import BehaviourEventCodec
+
+from ._errors import CheckpointFailedError
+from .archive import ArchiveBuffer, dead_letter_file
+from .checkpoints import Checkpoint, CheckpointTracker
+from .config import ProcessorConfig
+from .records import DecodedEvent, KinesisRecord, Undecodable, decode, from_kcl
+from .sinks import DynamoDBSink, S3Archive
+
+log = logging.getLogger(__name__)
+
+#: Exit status of a processor whose sink failed for longer than the retries (EX_SOFTWARE).
+EXIT_SINK_FAILURE = 70
+#: Checkpoint errors worth retrying: the lease table is throttled or briefly unreachable.
+RETRYABLE_CHECKPOINT_ERRORS = frozenset({"ThrottlingException", "KinesisClientLibDependencyException"})
+#: The lease is gone: another worker owns the shard now; stop without checkpointing.
+LEASE_GONE_CHECKPOINT_ERRORS = frozenset({"ShutdownException"})
+
+
+def _exit_process(status: int) -> NoReturn:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class NicelistProcessor(RecordProcessorBase):
+    """Keeps the kid table and the archive for one shard; checkpoints only what both hold."""
+
+    def __init__(
+        self,
+        *,
+        config: ProcessorConfig,
+        dynamodb: DynamoDBSink,
+        archive: S3Archive,
+        codec: BehaviourEventCodec | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock_ms: Callable[[], int] = _wall_clock_ms,
+        sleep: Callable[[float], None] = time.sleep,
+        exit: Callable[[int], Any] = _exit_process,
+    ) -> None:
+        self.config = config
+        self._dynamodb = dynamodb
+        self._archive = archive
+        self._codec = codec or BehaviourEventCodec()
+        self._monotonic = monotonic
+        self._wall_clock_ms = wall_clock_ms
+        self._sleep = sleep
+        self._exit = exit
+        self.shard_id = ""
+        self.tracker = CheckpointTracker()
+        self.buffer = self._new_buffer()
+        self.failed = False
+        self.counters = {"records": 0, "events": 0, "dead_letters": 0, "files": 0, "checkpoints": 0}
+
+    def _new_buffer(self) -> ArchiveBuffer:
+        return ArchiveBuffer(
+            max_file_bytes=self.config.archive_max_file_bytes, max_file_age_s=self.config.archive_max_file_age_s
+        )
+
+    # --- KCL hooks -------------------------------------------------------------------------
+    def initialize(self, initialize_input: Any) -> None:
+        self.shard_id = initialize_input.shard_id
+        self.tracker = CheckpointTracker()
+        self.buffer = self._new_buffer()
+        log.info(
+            "initialize %s at %s/%s",
+            self.shard_id,
+            initialize_input.sequence_number,
+            initialize_input.sub_sequence_number,
+        )
+
+    def process_records(self, process_records_input: Any) -> None:
+        self._guard(self._process, process_records_input.records, process_records_input.checkpointer)
+
+    def lease_lost(self, lease_lost_input: Any) -> None:
+        """Never checkpoint: another worker owns the shard and replays what was not durable."""
+        log.info("lease lost on %s; dropping %s buffered rows", self.shard_id, len(self.buffer))
+        self.buffer.discard()
+        self.tracker.forget_undurable()
+
+    def shard_ended(self, shard_ended_input: Any) -> None:
+        """Store everything, then checkpoint with no arguments so the child shards can start."""
+        self._guard(self._end_shard, shard_ended_input.checkpointer)
+
+    def shutdown_requested(self, shutdown_requested_input: Any) -> None:
+        """The worker is stopping gracefully: store everything and checkpoint it."""
+        self._guard(self._flush_and_checkpoint, shutdown_requested_input.checkpointer)
+
+    # --- work ------------------------------------------------------------------------------
+    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+        if self.failed:
+            return
+        try:
+            fn(*args)
+        except Exception:
+            self.failed = True
+            log.critical(
+                "shard %s: giving up (exit %s) so the worker restarts from the last checkpoint",
+                self.shard_id,
+                EXIT_SINK_FAILURE,
+                exc_info=True,
+            )
+            self._exit(EXIT_SINK_FAILURE)
+
+    def _process(self, kcl_records: list[Any], checkpointer: Any) -> None:
+        records = [from_kcl(r, self.shard_id) for r in kcl_records]
+        self.handle(records)
+        if self.buffer.should_close(self._monotonic()) or (len(self.buffer) == 0 and self.tracker.has_undurable):
+            self._flush_and_checkpoint(checkpointer)
+
+    def handle(self, records: list[KinesisRecord]) -> None:
+        """Decode ``records``; dead letters and DynamoDB written, events buffered for the archive."""
+        events: list[DecodedEvent] = []
+        dead: list[Undecodable] = []
+        for record in records:
+            for outcome in decode(record, self._codec):
+                if isinstance(outcome, DecodedEvent):
+                    events.append(outcome)
+                else:
+                    dead.append(outcome)
+        if dead:
+            now_ms = self._wall_clock_ms()
+            for item in dead:
+                log.warning("dead letter %s: %s", item.record.name, item.reason)
+            self._archive.put_objects([dead_letter_file(item, now_ms) for item in dead])
+        if events:
+            self._dynamodb.write_latest(events)
+            now = self._monotonic()
+            for event in events:
+                self.buffer.add(event, now)
+        if records:
+            self.tracker.delivered(records[-1])
+        self.counters["records"] += len(records)
+        self.counters["events"] += len(events)
+        self.counters["dead_letters"] += len(dead)
+
+    def _flush(self) -> None:
+        files = self.buffer.close_all()
+        self._archive.put_files(files)
+        self.counters["files"] += len(files)
+        self.tracker.all_durable()
+
+    def _flush_and_checkpoint(self, checkpointer: Any) -> None:
+        self._flush()
+        point = self.tracker.pending()
+        if point is not None and self._checkpoint(checkpointer, point):
+            self.tracker.checkpointed(point)
+
+    def _end_shard(self, checkpointer: Any) -> None:
+        self._flush()
+        self._checkpoint(checkpointer, None)
+        log.info("shard %s ended: %s", self.shard_id, self.counters)
+
+    def _checkpoint(self, checkpointer: Any, point: Checkpoint | None) -> bool:
+        """Checkpoint at ``point`` (None: the end of what was delivered, as at shard end).
+
+        Throttling is retried; if it persists the checkpoint is skipped (the next one covers it).
+        Returns False when the checkpoint did not happen."""
+        delays = self.config.checkpoint_retry.delays()
+        while True:
+            try:
+                if point is None:
+                    checkpointer.checkpoint()
+                else:
+                    checkpointer.checkpoint(point.sequence_number, point.subsequence_number)
+            except CheckpointError as exc:
+                error = str(exc.value)
+                if error in LEASE_GONE_CHECKPOINT_ERRORS:
+                    log.info("checkpoint of %s refused (%s): lease gone", self.shard_id, error)
+                    return False
+                if error not in RETRYABLE_CHECKPOINT_ERRORS:
+                    raise CheckpointFailedError(error) from exc
+                delay = next(delays, None)
+                if delay is None:
+                    log.warning("checkpoint of %s still %s; skipping it until the next one", self.shard_id, error)
+                    return False
+                log.warning("checkpoint of %s: %s, retrying in %.2f s", self.shard_id, error, delay)
+                self._sleep(delay)
+            else:
+                self.counters["checkpoints"] += 1
+                return True

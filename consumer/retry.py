@@ -1,0 +1,106 @@
+"""Retrying calls to AWS with capped exponential backoff; the sleep is injected.
+
+botocore's own retries are turned off for the sink clients (one attempt per call) so this
+module is the single place that decides how long a sink keeps trying.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from ._errors import ConfigError, SinkError, SinkUnavailableError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Error codes that say "slow down" or "try again": throttling, server errors, transient conflicts.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "InternalServerError",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "TransactionConflictException",
+    }
+)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a failed AWS call may succeed when repeated."""
+    if isinstance(exc, SinkError):
+        return exc.retryable
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in RETRYABLE_CODES or status >= 500 or status == 429
+    # connection refused/reset, read timeouts: the request may not have arrived
+    return isinstance(exc, (ConnectionError, HTTPClientError))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """``max_attempts`` tries, sleeping ``base_delay_s * 2**n`` (capped, with jitter) in between."""
+
+    max_attempts: int = 8
+    base_delay_s: float = 0.1
+    max_delay_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if not 0 <= self.base_delay_s <= self.max_delay_s:
+            raise ConfigError(f"need 0 <= base_delay_s <= max_delay_s, got {self.base_delay_s}, {self.max_delay_s}")
+
+    def delays(self, rng: Callable[[], float] = random.random) -> Iterator[float]:
+        """The sleeps between attempts: ``max_attempts - 1`` values, "equal jitter" backoff."""
+        for attempt in range(self.max_attempts - 1):
+            ceiling = min(self.max_delay_s, self.base_delay_s * 2**attempt)
+            yield ceiling / 2 + rng() * ceiling / 2
+
+    @property
+    def worst_case_s(self) -> float:
+        """Longest total sleep before giving up."""
+        return sum(min(self.max_delay_s, self.base_delay_s * 2**n) for n in range(self.max_attempts - 1))
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    policy: RetryPolicy,
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+    rng: Callable[[], float] = random.random,
+) -> T:
+    """Call ``fn`` until it succeeds; retry only retryable errors; raise SinkUnavailableError
+    when the policy is spent, or the original error when it is not retryable."""
+    delays = policy.delays(rng)
+    attempt = 1
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            delay = next(delays, None)
+            if delay is None:
+                raise SinkUnavailableError(f"{what}: still failing after {attempt} attempts: {exc}") from exc
+            log.warning("%s: attempt %s failed (%s), retrying in %.2f s", what, attempt, exc, delay)
+            sleep(delay)
+            attempt += 1
