@@ -1,0 +1,89 @@
+"""``reconcile()``: the archive in S3 against the table in DynamoDB, with injected clients.
+
+Pass 1 streams every archive object (per-kid latest only, one position range per file); the
+table scan follows; pass 2 re-reads only the files whose Kinesis position ranges overlap, to
+count records archived twice exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ._progress import Progress
+from ._reconcile import DuplicateFinder, Reconciler, ReconcileReport, duplicates_in
+from ._sources import (
+    ARCHIVE_PREFIX,
+    DEAD_LETTER_PREFIX,
+    DEFAULT_WINDOW,
+    archive_files,
+    count_objects,
+    list_objects,
+    scan_table,
+)
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(
+    *,
+    s3: Any,
+    dynamodb: Any,
+    bucket: str,
+    table: str,
+    progress: Progress | None = None,
+    window: int = DEFAULT_WINDOW,
+) -> ReconcileReport:
+    """Compare the archive with the table; the report's ``ok`` says whether they agree."""
+    progress = progress or Progress(enabled=False)
+    keys = [key for key, _ in list_objects(s3, bucket, ARCHIVE_PREFIX)]
+    files_bar = progress.bar("archive", total=len(keys))
+    rows_bar = progress.bar("rows")
+    reconciler = Reconciler()
+    finder = DuplicateFinder()
+    for key, rows in archive_files(s3, bucket, keys, window=window):
+        for row in rows:
+            reconciler.add_archived(row)
+            finder.observe(key, row)
+        finder.end_file()
+        rows_bar.update(len(rows))
+        files_bar.update()
+    log.info("archive read: %s objects, %s rows", len(keys), reconciler.report.archived_rows)
+
+    items_bar = progress.bar("table items")
+    for item in scan_table(dynamodb, table, on_page=items_bar.update):
+        reconciler.add_item(item)
+
+    for group in finder.suspect_groups():
+        log.info("re-reading %s archive files with overlapping Kinesis positions", len(group))
+        rows_of_group = (row for _, rows in archive_files(s3, bucket, [f.key for f in group]) for row in rows)
+        reconciler.add_duplicates(duplicates_in(rows_of_group))
+
+    report = reconciler.finish()
+    report.archive_objects = len(keys)
+    report.dead_letters = count_objects(s3, bucket, DEAD_LETTER_PREFIX)
+    progress.close()
+    return report
+
+
+def describe(report: ReconcileReport) -> list[str]:
+    """The report as lines of text for a terminal."""
+    lines = [
+        f"archive objects:                {report.archive_objects}",
+        f"archived rows:                  {report.archived_rows}",
+        f"kids in the archive:            {report.kids_archived}",
+        f"items in the table:             {report.table_items} ({report.naughty} naughty, {report.nice} nice)",
+        f"dead letters:                   {report.dead_letters}",
+        f"kids missing from the table:    {report.missing_from_table}",
+        f"stale items:                    {report.stale_items}",
+        f"items differing from archive:   {report.mismatched_items}",
+        f"items with no archived event:   {report.items_without_archived_event}",
+        f"Kinesis records archived twice: {report.duplicate_records}",
+    ]
+    for kind, found in sorted(report.samples.items()):
+        for d in found:
+            lines.append(f"  {kind}: kid {d.kid_id}: archive {d.archived} table {d.item}")
+    for shard_id, pos in report.duplicate_samples:
+        lines.append(f"  archived twice: {shard_id} {pos.sequence_number}/{pos.subsequence_number}")
+    lines.append("AGREE" if report.ok else f"DISAGREE: {report.problems} problems")
+    return lines

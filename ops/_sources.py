@@ -1,0 +1,98 @@
+"""Reading the S3 archive and the DynamoDB table (the AWS side of reconcile and the demo).
+
+Clients are passed in. Objects are fetched a few at a time in a thread pool (bounded: at most
+``window`` objects in memory), rows are decoded with fastavro and handed on one by one.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import fastavro
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from ._errors import SourceError
+from ._reconcile import plain_number
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_PREFIX = "events/"
+DEAD_LETTER_PREFIX = "dead-letter/"
+#: archive objects fetched concurrently
+DEFAULT_WINDOW = 8
+
+_MISSING = {"NoSuchBucket", "ResourceNotFoundException", "NoSuchKey"}
+
+
+def _source_error(what: str, exc: ClientError) -> SourceError:
+    code = exc.response.get("Error", {}).get("Code")
+    hint = " (does it exist? run `nicelist provision`)" if code in _MISSING else ""
+    return SourceError(f"{what}: {code}{hint}", code=code)
+
+
+def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, int]]:
+    """``(key, size)`` of every object under ``prefix``, page by page."""
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", ()):
+                yield obj["Key"], int(obj["Size"])
+    except ClientError as exc:
+        raise _source_error(f"listing s3://{bucket}/{prefix}", exc) from exc
+
+
+def count_objects(s3: Any, bucket: str, prefix: str) -> int:
+    return sum(1 for _ in list_objects(s3, bucket, prefix))
+
+
+def read_object(s3: Any, bucket: str, key: str) -> bytes:
+    try:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        raise _source_error(f"reading s3://{bucket}/{key}", exc) from exc
+    return body
+
+
+def avro_rows(data: bytes) -> list[dict[str, Any]]:
+    """Every record of one Avro object container file."""
+    records: Iterable[Any] = fastavro.reader(io.BytesIO(data))
+    return [dict(record) for record in records]
+
+
+def archive_files(
+    s3: Any,
+    bucket: str,
+    keys: Iterable[str],
+    *,
+    window: int = DEFAULT_WINDOW,
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """``(key, rows)`` per archive object, fetched ``window`` at a time, in ``keys`` order."""
+    with ThreadPoolExecutor(max_workers=window, thread_name_prefix="archive-read") as pool:
+        pending: deque[tuple[str, Future[bytes]]] = deque()
+        for key in keys:
+            pending.append((key, pool.submit(read_object, s3, bucket, key)))
+            if len(pending) >= window:
+                done_key, future = pending.popleft()
+                yield done_key, avro_rows(future.result())
+        while pending:
+            done_key, future = pending.popleft()
+            yield done_key, avro_rows(future.result())
+
+
+def scan_table(dynamodb: Any, table: str, *, on_page: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+    """Every item of the table as plain Python values (ints, floats, str, dicts)."""
+    deserializer = TypeDeserializer()
+    try:
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            items = page.get("Items", ())
+            for raw in items:
+                yield {k: plain_number(deserializer.deserialize(v)) for k, v in raw.items()}
+            if on_page is not None:
+                on_page(len(items))
+    except ClientError as exc:
+        raise _source_error(f"scanning table {table}", exc) from exc
