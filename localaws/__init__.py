@@ -1,1 +1,23 @@
-"""Embedded local AWS: moto served over h2c on loopback, fixed for the KCL."""
+"""Embedded local AWS: moto served over HTTP/1.1 and h2c on loopback, fixed for the KCL.
+
+``from localaws import LocalAWS``; ``with LocalAWS.start() as stack: stack.endpoint_url``.
+The server itself is ``python -m localaws --host 127.0.0.1 --port N`` (or ``nicelist local``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._errors import LocalAWSError, StackAdminError, StackStartError, UnsupportedMotoError
+from ._process import LocalAWS, StackConfig
+
+__all__ = [
+    "LocalAWS",
+    "LocalAWSError",
+    "StackAdminError",
+    "StackConfig",
+    "StackStartError",
+    "UnsupportedMotoError",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

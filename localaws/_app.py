@@ -1,0 +1,108 @@
+"""The WSGI application the server runs: moto behind one lock, fault injection and an admin endpoint.
+
+Request flow: ``/_localaws/...`` is answered here (health, faults); any other request is
+classified (:func:`localaws._faults.classify`), failed if an armed fault matches, and otherwise
+handed to moto's dispatcher while holding :data:`MOTO_LOCK`: moto's backends are not
+thread-safe, and the body is drained under the lock too because moto may build it lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from ._faults import Fault, FaultTable, classify, render_error
+
+logger = logging.getLogger(__name__)
+
+ADMIN_PREFIX = "/_localaws/"
+#: serialises every call into moto (one request at a time across all services)
+MOTO_LOCK = threading.Lock()
+
+
+def create_moto_app() -> WSGIApplication:
+    """moto's own dispatcher: routes by the SigV4 credential scope, X-Amz-Target or path."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+    return app
+
+
+class LocalAWSApp:
+    """WSGI app: admin endpoint, then faults, then the serialised moto app."""
+
+    def __init__(self, moto_app: WSGIApplication, *, faults: FaultTable | None = None, info: dict[str, Any]) -> None:
+        self._moto_app = moto_app
+        self.faults = faults if faults is not None else FaultTable()
+        self._info = info
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith(ADMIN_PREFIX):
+            return self._admin(environ, start_response, path[len(ADMIN_PREFIX) :].strip("/"))
+        request = classify(environ)
+        fault = self.faults.take(request.service, request.operation)
+        if fault is not None:
+            logger.info(
+                "fault: %s %s -> %s %s", request.service, request.operation, fault.http_status, fault.error_code
+            )
+            _drain(environ)
+            status, headers, body = render_error(request, fault)
+            start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+            return [body]
+        with MOTO_LOCK:
+            result = self._moto_app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+    def _admin(self, environ: WSGIEnvironment, start_response: StartResponse, route: str) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        try:
+            if route == "health" and method == "GET":
+                return _json(start_response, 200, {"status": "ok", "pid": os.getpid(), **self._info})
+            if route == "faults" and method == "GET":
+                return _json(start_response, 200, {"faults": self.faults.snapshot()})
+            if route == "faults" and method == "POST":
+                fault = Fault.from_json(json.loads(_drain(environ) or b"{}"))
+                fault_id = self.faults.add(fault)
+                logger.info("fault armed: %s", fault)
+                return _json(start_response, 201, {"id": fault_id})
+            if route == "faults" and method == "DELETE":
+                return _json(start_response, 200, {"cleared": self.faults.clear()})
+        except (ValueError, TypeError) as exc:
+            return _json(start_response, 400, {"error": str(exc)})
+        return _json(start_response, 404, {"error": f"no admin route {method} {ADMIN_PREFIX}{route}"})
+
+
+_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS.update({503: "Service Unavailable", 429: "Too Many Requests", 403: "Forbidden"})
+
+
+def _drain(environ: WSGIEnvironment) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    data: bytes = stream.read(length) if length else stream.read()
+    return data
+
+
+def _json(start_response: StartResponse, status: int, document: Any) -> list[bytes]:
+    body = json.dumps(document).encode()
+    start_response(
+        f"{status} {_REASONS.get(status, 'Error')}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]

@@ -1,0 +1,107 @@
+"""SplitShard, MergeShards and UpdateShardCount as Kinesis does them.
+
+moto 5.2.5 re-puts a parent's records into its children (readers see every record twice,
+with new sequence numbers), accepts merges of closed or non-adjacent shards, and never updates
+OpenShardCount. Here children get parent lineage and a creation time, parents are closed with
+an EndingSequenceNumber and a close time, and their records stay where they are. moto's own
+UpdateShardCount (split every open shard, then merge neighbours) runs on these fixed methods.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ._patching import patch
+
+_PATCHED = "_localaws_resharding"
+
+
+def _next_shard_index(stream: Any) -> int:
+    return max(shard._shard_id for shard in stream.shards.values()) + 1
+
+
+def _open_count(stream: Any) -> int:
+    return sum(1 for shard in stream.shards.values() if shard.is_open)
+
+
+def _close(shard: Any, now: float) -> None:
+    shard.is_open = False
+    shard.closed_at = now
+
+
+def apply() -> None:
+    from moto.kinesis.exceptions import InvalidArgumentError
+    from moto.kinesis.models import Shard, Stream
+
+    if getattr(Stream, _PATCHED, False):
+        return
+    original_shard_init = Shard.__init__
+
+    def shard_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_shard_init(self, *args, **kwargs)
+        self.created_at = time.time()
+        self.closed_at = None
+
+    def split_shard(self: Any, shard_to_split: str, new_starting_hash_key: str) -> None:
+        shard = self.shards[shard_to_split]
+        new_start = int(new_starting_hash_key)
+        if not shard.is_open:
+            raise InvalidArgumentError(
+                f"Shard {shard.shard_id} in stream {self.stream_name} under account {self.account_id} has already "
+                "been merged or split, and thus is not eligible for merging or splitting."
+            )
+        if not shard.starting_hash < new_start <= shard.ending_hash:
+            raise InvalidArgumentError(
+                f"NewStartingHashKey {new_start} used in SplitShard() on shard {shard_to_split} in stream "
+                f"{self.stream_name} under account {self.account_id} is not both greater than one plus the "
+                f"shard's StartingHashKey {shard.starting_hash} and less than the shard's EndingHashKey "
+                f"{shard.ending_hash}."
+            )
+        index = _next_shard_index(self)
+        lower = Shard(index, starting_hash=shard.starting_hash, ending_hash=new_start - 1, parent=shard.shard_id)
+        upper = Shard(index + 1, starting_hash=new_start, ending_hash=shard.ending_hash, parent=shard.shard_id)
+        _close(shard, time.time())
+        self.shards[lower.shard_id] = lower
+        self.shards[upper.shard_id] = upper
+        self.shard_count = _open_count(self)
+
+    def merge_shards(self: Any, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
+        first = self.shards[shard_to_merge]
+        second = self.shards[adjacent_shard_to_merge]
+        for shard in (first, second):
+            if not shard.is_open:
+                raise InvalidArgumentError(
+                    f"Shard {shard.shard_id} in stream {self.stream_name} under account {self.account_id} has "
+                    "already been merged or split, and thus is not eligible for merging or splitting."
+                )
+        if first.ending_hash + 1 != second.starting_hash and second.ending_hash + 1 != first.starting_hash:
+            raise InvalidArgumentError(
+                f"Shard {adjacent_shard_to_merge} in stream {self.stream_name} under account {self.account_id} is "
+                f"not adjacent to shard {shard_to_merge}."
+            )
+        merged = Shard(
+            _next_shard_index(self),
+            starting_hash=min(first.starting_hash, second.starting_hash),
+            ending_hash=max(first.ending_hash, second.ending_hash),
+            parent=first.shard_id,
+            adjacent_parent=second.shard_id,
+        )
+        now = time.time()
+        _close(first, now)
+        _close(second, now)
+        self.shards[merged.shard_id] = merged
+        self.shard_count = _open_count(self)
+
+    original_summary = Stream.to_json_summary
+
+    def to_json_summary(self: Any) -> dict[str, Any]:
+        summary: dict[str, Any] = original_summary(self)
+        summary["StreamDescriptionSummary"]["OpenShardCount"] = _open_count(self)
+        return summary
+
+    patch(Shard, "__init__", shard_init)
+    patch(Stream, "split_shard", split_shard)
+    patch(Stream, "merge_shards", merge_shards)
+    patch(Stream, "to_json_summary", to_json_summary)
+    patch(Stream, _PATCHED, True)

@@ -1,0 +1,51 @@
+"""The embedded local AWS for tests: one server process per test session.
+
+Register from tests/conftest.py with ``pytest_plugins = ["tests.stack"]``; then any test can ask
+for ``local_aws`` (a :class:`localaws.LocalAWS`) and make clients with ``aws_client``. Tests share
+the one stack, so each test uses its own resource names (``unique_name``) and clears any fault
+it arms (the ``clean_faults`` fixture does it for you).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from localaws import LocalAWS
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAWS]:
+    """The session's local stack: started once on a free port, stopped by PID at session end."""
+    stack = LocalAWS.start(port=0)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def aws_client(local_aws: LocalAWS) -> Callable[..., Any]:
+    """``aws_client("kinesis", **botocore_config)``: a boto3 client on the session stack."""
+
+    def make(service: str, **config: Any) -> Any:
+        return local_aws.client(service, **config)
+
+    return make
+
+
+@pytest.fixture
+def clean_faults(local_aws: LocalAWS) -> Iterator[LocalAWS]:
+    """The stack, with every injected fault disarmed after the test."""
+    try:
+        yield local_aws
+    finally:
+        local_aws.clear_faults()
+
+
+def unique_name(prefix: str) -> str:
+    """A resource name no other test on the shared stack uses (lower case, S3-safe)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
