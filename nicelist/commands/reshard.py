@@ -1,0 +1,208 @@
+"""``nicelist reshard``: inspect the stream's shards, plan capacity, and reshard safely.
+
+Every mutating action (scale, split, merge, rebalance) plans from the stream's current state,
+prints the exact API calls, asks before changing anything (``--yes`` to skip, required when stdin
+is not a terminal), refuses a stream that is not ACTIVE and waits for ACTIVE after each call.
+An interrupted run is finished by running the same command again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+HELP = "show, plan and change the stream's shards: status, plan, scale, split, merge, rebalance"
+
+_MUTATING = ("scale", "split", "merge", "rebalance")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stream", help="stream name (default: $NICELIST_STREAM, else nicelist)")
+    common.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL[_KINESIS], else AWS)")
+
+    mutating = argparse.ArgumentParser(add_help=False, parents=[common])
+    mutating.add_argument("--dry-run", action="store_true", help="print the exact API calls and change nothing")
+    mutating.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    mutating.add_argument(
+        "--timeout", type=float, default=900.0, metavar="SECONDS", help="longest wait for ACTIVE after each call"
+    )
+    mutating.add_argument(
+        "--poll-interval", type=float, default=2.0, metavar="SECONDS", help="status polling interval while waiting"
+    )
+
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    status = actions.add_parser("status", parents=[common], help="shards, hash ranges, lineage and load")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--metrics-minutes", type=int, default=5, help="window for per-shard incoming rates (default 5)"
+    )
+
+    plan = actions.add_parser("plan", help="shards needed for a peak rate (pure arithmetic, no AWS calls)")
+    plan.add_argument("--peak-events-per-sec", type=float, required=True, metavar="R")
+    plan.add_argument("--event-bytes", type=int, required=True, metavar="B", help="one encoded event")
+    plan.add_argument("--headroom", type=float, default=0.25, metavar="H", help="spare fraction (default 0.25)")
+    plan.add_argument(
+        "--aggregate-bytes", type=int, default=None, help="KPL aggregated record size (default 51200, the KPL's)"
+    )
+    plan.add_argument("--consumers", type=int, default=1, help="applications polling every shard (default 1)")
+    plan.add_argument("--poll-interval-ms", type=int, default=1000, help="each consumer's GetRecords interval")
+    plan.add_argument("--updates", type=int, default=None, help="spike size in events (default 1.8 billion)")
+    plan.add_argument("--within-hours", type=float, default=24.0, help="spike duration in hours (default 24)")
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+
+    scale = actions.add_parser("scale", parents=[mutating], help="reach N open shards")
+    scale.add_argument("--shards", type=int, required=True, metavar="N")
+    scale.add_argument(
+        "--method",
+        choices=("auto", "update-shard-count", "split-merge"),
+        default="auto",
+        help="auto: UpdateShardCount within its quota, else (or when refused) SplitShard/MergeShards",
+    )
+    scale.add_argument(
+        "--tolerance", type=float, default=0.0, help="split/merge only: accepted deviation from an even share"
+    )
+
+    split = actions.add_parser("split", parents=[mutating], help="split one open shard")
+    split.add_argument("shard", metavar="SHARD")
+    split.add_argument("--at", type=int, metavar="HASH", help="new starting hash key (default: the midpoint)")
+
+    merge = actions.add_parser("merge", parents=[mutating], help="merge two adjacent open shards")
+    merge.add_argument("shard", metavar="SHARD")
+    merge.add_argument("other", metavar="OTHER")
+
+    rebalance = actions.add_parser("rebalance", parents=[mutating], help="even out the open shards' hash ranges")
+    rebalance.add_argument(
+        "--shards", type=int, metavar="N", help="open shards to end with (default: today's; give it when re-running)"
+    )
+    rebalance.add_argument(
+        "--tolerance", type=float, default=0.1, help="accepted deviation from an even share (default 0.1)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from admin.reshard import ReshardError
+
+    if args.action == "plan":
+        return _plan(args)
+    try:
+        if args.action == "status":
+            return _status(args)
+        return _mutate(args)
+    except ReshardError as exc:
+        _err(f"error: {exc}")
+        if exc.completed:
+            _err(f"{len(exc.completed)} call(s) completed before the error:")
+            for step in exc.completed:
+                _err(f"  {step.describe()}")
+            _err("re-run the same command to carry on from the stream's current state")
+        else:
+            _err("nothing changed")
+        return 1
+    except (ClientError, BotoCoreError) as exc:
+        _err(f"error: {exc}")
+        return 1
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _clients(args: argparse.Namespace) -> tuple[Any, str]:
+    from nicelist.settings import AwsSettings, PipelineNames
+
+    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
+    stream = PipelineNames.from_env(stream=args.stream).stream
+    return aws, stream
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from admin.reshard import CapacityInputs, plan_capacity
+
+    optional = {"aggregate_bytes": args.aggregate_bytes, "updates": args.updates}
+    try:
+        inputs = CapacityInputs(
+            peak_events_per_sec=args.peak_events_per_sec,
+            event_bytes=args.event_bytes,
+            headroom=args.headroom,
+            consumers=args.consumers,
+            poll_interval_ms=args.poll_interval_ms,
+            within_hours=args.within_hours,
+            **{k: v for k, v in optional.items() if v is not None},
+        )
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        return 2
+    plan = plan_capacity(inputs)
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2))
+        return 0
+    for line in plan.lines:
+        print(line)
+    print(f"recommended: {plan.shards} shards (nicelist reshard scale --shards {plan.shards})")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from admin.reshard import read_status
+
+    aws, stream = _clients(args)
+    report = read_status(
+        aws.client("kinesis"), stream, cloudwatch=aws.client("cloudwatch"), metrics_minutes=args.metrics_minutes
+    )
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
+    return 0
+
+
+def _mutate(args: argparse.Namespace) -> int:
+    from admin.reshard import ReshardConfig, Resharder
+
+    aws, stream = _clients(args)
+    config = ReshardConfig(stream=stream, wait_timeout_s=args.timeout, poll_interval_s=args.poll_interval)
+    resharder = Resharder(aws.client("kinesis"), config, progress=_err)
+    if args.action == "scale":
+        plan = resharder.plan_scale(args.shards, method=args.method, tolerance=args.tolerance)
+    elif args.action == "split":
+        plan = resharder.plan_split(args.shard, args.at)
+    elif args.action == "merge":
+        plan = resharder.plan_merge(args.shard, args.other)
+    else:
+        plan = resharder.plan_rebalance(args.shards, tolerance=args.tolerance)
+
+    print(f"stream {stream}: {plan.before.open_count} open shards; goal: {plan.goal.describe()}")
+    for note in plan.notes:
+        print(f"note: {note}")
+    if not plan.steps:
+        print("nothing to do")
+        return 0
+    print(f"{len(plan.steps)} call(s), waiting for ACTIVE after each (ids in parentheses do not exist yet):")
+    for operation, params in plan.api_calls():
+        print(f"  {operation} {json.dumps(params)}")
+    sys.stdout.flush()
+    if args.dry_run:
+        print("dry run: nothing changed")
+        return 0
+    if not args.yes and not _confirm():
+        return 1
+    result = resharder.execute(plan)
+    print(
+        f"done: {len(result.completed)} call(s); stream {stream} is ACTIVE with {result.final.open_count} open shards"
+    )
+    return 0
+
+
+def _confirm() -> bool:
+    if not sys.stdin.isatty():
+        _err("refusing to change the stream: stdin is not a terminal and --yes was not given; nothing changed")
+        return False
+    _err("proceed? [y/N] ")
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        _err("not confirmed; nothing changed")
+        return False
+    return True
