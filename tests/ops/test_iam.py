@@ -1,0 +1,190 @@
+"""The shipped IAM policies: valid documents, and every AWS operation our code calls is allowed.
+
+The operations are found by reading the code: every ``.<operation>(`` call, paginator and waiter
+whose name is an operation of the services we use, per role's packages. The KCL's own calls
+(Java, not greppable) are the list AWS documents for KCL consumer applications.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import cache
+from pathlib import Path
+
+import botocore.session
+import pytest
+
+from nicelist.settings import PipelineNames
+from ops import ConfigError
+from ops._iam import ROLES, load_policy, policy_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("kinesis", "dynamodb", "s3", "cloudwatch")
+#: which packages run under which role
+ROLE_PACKAGES = {
+    "producer": ("producer",),
+    "worker": ("consumer",),
+    "admin": ("admin", "ops", "nicelist/commands"),
+}
+#: what the KCL itself calls (https://docs.aws.amazon.com/streams/latest/dev/kcl-iam-permissions.html, polling mode)
+KCL_ACTIONS = {
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+    "dynamodb:CreateTable",
+    "dynamodb:DescribeTable",
+    "dynamodb:UpdateTable",
+    "dynamodb:Scan",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "cloudwatch:PutMetricData",
+}
+#: actions that take no resource ARN, so "Resource": "*" is the least privilege there is
+NO_RESOURCE_LEVEL = {"kinesis:DescribeLimits", "cloudwatch:PutMetricData", "cloudwatch:GetMetricData"}
+#: S3 operations whose IAM action has another name (Service Authorization Reference for S3)
+S3_ACTIONS = {
+    "ListObjectsV2": "ListBucket",
+    "ListObjects": "ListBucket",
+    "HeadBucket": "ListBucket",
+    "HeadObject": "GetObject",
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "DeleteObjects": "DeleteObject",
+}
+#: boto3 transfer helpers and the operations they call
+TRANSFER = {"upload_fileobj": ("s3", "PutObject"), "upload_file": ("s3", "PutObject")}
+
+
+@cache
+def _operations() -> dict[str, set[tuple[str, str]]]:
+    """snake_case method name -> {(service, OperationName)}, for waiters too."""
+    session = botocore.session.get_session()
+    found: dict[str, set[tuple[str, str]]] = {}
+    for service in SERVICES:
+        client = session.create_client(service, region_name="us-east-1")
+        for method, operation in client.meta.method_to_api_mapping.items():
+            found.setdefault(method, set()).add((service, operation))
+        for waiter in client.waiter_names:
+            found.setdefault(f"waiter:{waiter}", set()).add((service, client.get_waiter(waiter).config.operation))
+    return found
+
+
+def _iam_action(service: str, operation: str) -> str:
+    if service == "s3":
+        return f"s3:{S3_ACTIONS.get(operation, operation)}"
+    return f"{service}:{operation}"
+
+
+def called_actions(packages: tuple[str, ...]) -> dict[frozenset[str], set[str]]:
+    """The IAM actions a called method may need (several when services share a method name, e.g.
+    ``describe_limits``: one of them must be allowed) -> the files calling it."""
+    ops = _operations()
+    calls: dict[frozenset[str], set[str]] = {}
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text("utf-8")
+            names = set(re.findall(r"\.(\w+)\(", text))
+            names |= set(re.findall(r"get_paginator\(\s*[\"'](\w+)[\"']", text))
+            names |= {f"waiter:{w}" for w in re.findall(r"get_waiter\(\s*[\"'](\w+)[\"']", text)}
+            for name in names:
+                targets = ops.get(name, set())
+                if name in TRANSFER:
+                    targets = {TRANSFER[name]}
+                if targets:
+                    actions = frozenset(_iam_action(service, operation) for service, operation in targets)
+                    calls.setdefault(actions, set()).add(str(path.relative_to(ROOT)))
+    return calls
+
+
+def called_action_names(packages: tuple[str, ...]) -> set[str]:
+    return {action for actions in called_actions(packages) for action in actions}
+
+
+def allowed_actions(document: dict[str, object]) -> set[str]:
+    statements = document["Statement"]
+    assert isinstance(statements, list)
+    actions: set[str] = set()
+    for statement in statements:
+        if statement["Effect"] == "Allow":
+            action = statement["Action"]
+            actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+def is_allowed(action: str, allowed: set[str]) -> bool:
+    return any(fnmatch.fnmatchcase(action, pattern) for pattern in allowed)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_policy_is_a_valid_least_privilege_document(role: str) -> None:
+    document = load_policy(role)
+    assert document["Version"] == "2012-10-17"
+    sids = [s["Sid"] for s in document["Statement"]]
+    assert len(sids) == len(set(sids)) and all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
+    for statement in document["Statement"]:
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        assert actions and all(re.fullmatch(r"(kinesis|dynamodb|s3|cloudwatch):[A-Z][A-Za-z]+", a) for a in actions)
+        assert "*" not in "".join(actions), "no wildcard actions"
+        resources = statement["Resource"]
+        for resource in [resources] if isinstance(resources, str) else resources:
+            assert resource == "*" or resource.startswith("arn:aws:"), resource
+            if resource == "*":  # only actions that have no resource-level permissions
+                assert set(actions) <= {
+                    "kinesis:DescribeLimits",
+                    "cloudwatch:PutMetricData",
+                    "cloudwatch:GetMetricData",
+                }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operation_our_code_calls_is_allowed(role: str) -> None:
+    calls = called_actions(ROLE_PACKAGES[role])
+    allowed = allowed_actions(load_policy(role))
+    missing = {
+        " or ".join(sorted(actions)): files
+        for actions, files in calls.items()
+        if not any(is_allowed(action, allowed) for action in actions)
+    }
+    assert not missing, f"{role} policy lacks actions the code calls: {missing}"
+
+
+def test_the_worker_policy_allows_what_the_kcl_calls() -> None:
+    allowed = allowed_actions(load_policy("worker"))
+    assert {a for a in KCL_ACTIONS if not is_allowed(a, allowed)} == set()
+
+
+def test_the_producer_can_only_put_records() -> None:
+    assert allowed_actions(load_policy("producer")) == {"kinesis:PutRecords"}
+    assert called_action_names(ROLE_PACKAGES["producer"]) <= {"kinesis:PutRecords"}
+
+
+def test_the_code_scan_finds_known_calls() -> None:
+    """Guards the scan itself: it must see a call we know is there."""
+    assert "s3:ListBucket" in called_action_names(("ops",))  # the list_objects_v2 paginator in ops/_sources.py
+    assert "dynamodb:Scan" in called_action_names(("ops",))
+
+
+def test_policy_for_other_names_and_account() -> None:
+    names = PipelineNames(stream="s2", table="t2", bucket="b2", application="app2")
+    text = str(policy_for("worker", names, region="eu-west-1", account="123456789012"))
+    assert "arn:aws:kinesis:eu-west-1:123456789012:stream/s2" in text
+    assert "table/t2" in text and "table/app2-WorkerMetricStats" in text and "table/app2/index/*" in text
+    assert "arn:aws:s3:::b2/events/*" in text and "'cloudwatch:namespace': 'app2'" in text
+    assert "nicelist" not in text
+    with pytest.raises(ConfigError):
+        policy_for("worker", names, account="me")
+    with pytest.raises(ConfigError):
+        load_policy("root")
