@@ -10,14 +10,17 @@ import logging
 
 from ._errors import LocalAWSError, StackAdminError, StackStartError, UnsupportedMotoError
 from ._process import LocalAWS, StackConfig
+from ._server import ServerConfig, serve
 
 __all__ = [
     "LocalAWS",
     "LocalAWSError",
+    "ServerConfig",
     "StackAdminError",
     "StackConfig",
     "StackStartError",
     "UnsupportedMotoError",
+    "serve",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

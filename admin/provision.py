@@ -1,0 +1,302 @@
+"""Create the pipeline's stream, kid table and archive bucket, idempotently.
+
+``provision(aws, names, shards)`` works the same against the embedded stack, LocalStack or AWS:
+endpoints come from :class:`nicelist.settings.AwsSettings` (``--endpoint`` or the standard
+``AWS_ENDPOINT_URL[_<SERVICE>]`` variables). Each resource is created only when missing, then
+waited for (ACTIVE / exists) with a deadline; a second run changes nothing and says so. A stream
+that exists with another shard count is reported and left alone: ``nicelist reshard`` changes it.
+
+- stream: provisioned mode, ``shards`` shards;
+- table: hash key ``kid_id`` (S), on-demand (PAY_PER_REQUEST); DynamoDB encrypts at rest always;
+- bucket: default encryption (SSE-S3 AES256 unless a KMS key is given) and all four public
+  access blocks on.
+
+Errors::
+
+    ProvisionError
+    ├── ResourceConflictError   a resource exists but cannot be ours (other key schema, bucket owned elsewhere)
+    └── ProvisionTimeoutError   a resource did not become ACTIVE / visible before the deadline
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from nicelist.settings import AwsSettings, PipelineNames
+
+logger = logging.getLogger(__name__)
+
+KID_TABLE_HASH_KEY = "kid_id"
+PUBLIC_ACCESS_BLOCK = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+class ProvisionError(Exception):
+    """Root of the provisioning errors."""
+
+
+class ResourceConflictError(ProvisionError):
+    """A resource of that name exists but is not usable as ours; not retryable."""
+
+
+class ProvisionTimeoutError(ProvisionError):
+    """A resource was not ready before the deadline; running again resumes the wait."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvisionConfig:
+    """How provisioning waits and encrypts."""
+
+    #: longest wait for each resource to become ACTIVE / visible
+    timeout_s: float = 300.0
+    poll_interval_s: float = 1.0
+    #: S3 default encryption: None for SSE-S3 (AES256), else a KMS key id/ARN/alias (SSE-KMS)
+    bucket_kms_key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        if self.poll_interval_s <= 0:
+            raise ValueError("poll_interval_s must be positive")
+        if self.bucket_kms_key_id == "":
+            raise ValueError("bucket_kms_key_id must be None or a key id")
+
+    @classmethod
+    def from_env(cls, environ: Any = None) -> ProvisionConfig:
+        """No variables of its own: the defaults, overridden by CLI flags."""
+        return cls()
+
+
+@dataclass
+class ProvisionReport:
+    """What provisioning did: one line per action, and whether anything changed."""
+
+    actions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+    def did(self, message: str) -> None:
+        logger.info("%s", message)
+        self.actions.append(message)
+
+    def note(self, message: str) -> None:
+        logger.info("%s", message)
+        self.notes.append(message)
+
+
+def provision(
+    aws: AwsSettings,
+    names: PipelineNames,
+    shards: int,
+    *,
+    config: ProvisionConfig | None = None,
+    clients: Callable[[str], Any] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ProvisionReport:
+    """Create whatever of stream, table and bucket is missing and wait until all are usable.
+
+    ``clients`` makes a boto3 client for a service name (``aws.client`` by default).
+    """
+    if shards < 1:
+        raise ValueError(f"shards must be at least 1, not {shards}")
+    config = config or ProvisionConfig()
+    make = clients or aws.client
+    report = ProvisionReport()
+    waiter = _Waiter(config, clock, sleep)
+    ensure_stream(make("kinesis"), names.stream, shards, report, waiter)
+    ensure_table(make("dynamodb"), names.table, report, waiter)
+    ensure_bucket(make("s3"), names.bucket, aws.region, report, waiter, kms_key_id=config.bucket_kms_key_id)
+    if not report.changed:
+        report.note("nothing created or changed: stream, table and bucket already exist")
+    return report
+
+
+# -- the stream ----------------------------------------------------------------------------------
+def ensure_stream(kinesis: Any, name: str, shards: int, report: ProvisionReport, waiter: _Waiter) -> None:
+    summary = _stream_summary(kinesis, name)
+    if summary is None:
+        try:
+            kinesis.create_stream(StreamName=name, ShardCount=shards, StreamModeDetails={"StreamMode": "PROVISIONED"})
+            report.did(f"created stream {name} with {shards} shards")
+        except ClientError as exc:
+            if _code(exc) != "ResourceInUseException":  # created by someone else meanwhile
+                raise ProvisionError(f"cannot create stream {name}: {exc}") from exc
+    summary = waiter.until(f"stream {name} ACTIVE", lambda: _active_stream(kinesis, name))
+    open_shards = summary.get("OpenShardCount")
+    if open_shards is not None and open_shards != shards:
+        report.note(
+            f"stream {name} exists with {open_shards} open shards, not {shards}; left as is "
+            "(change it with: nicelist reshard scale)"
+        )
+
+
+def _stream_summary(kinesis: Any, name: str) -> dict[str, Any] | None:
+    try:
+        summary: dict[str, Any] = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        return summary
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return None
+        raise ProvisionError(f"cannot describe stream {name}: {exc}") from exc
+
+
+def _active_stream(kinesis: Any, name: str) -> dict[str, Any] | None:
+    summary = _stream_summary(kinesis, name)
+    if summary is not None and summary.get("StreamStatus") == "ACTIVE":
+        return summary
+    if summary is not None and summary.get("StreamStatus") == "DELETING":
+        raise ResourceConflictError(f"stream {name} is being deleted; run again once it is gone")
+    return None
+
+
+# -- the table -----------------------------------------------------------------------------------
+def ensure_table(dynamodb: Any, name: str, report: ProvisionReport, waiter: _Waiter) -> None:
+    table = _describe_table(dynamodb, name)
+    if table is None:
+        try:
+            dynamodb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": KID_TABLE_HASH_KEY, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": KID_TABLE_HASH_KEY, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            report.did(f"created table {name} (hash key {KID_TABLE_HASH_KEY} S, on-demand)")
+        except ClientError as exc:
+            if _code(exc) != "ResourceInUseException":
+                raise ProvisionError(f"cannot create table {name}: {exc}") from exc
+    table = waiter.until(f"table {name} ACTIVE", lambda: _active_table(dynamodb, name))
+    _check_table_schema(name, table, report)
+
+
+def _describe_table(dynamodb: Any, name: str) -> dict[str, Any] | None:
+    try:
+        table: dict[str, Any] = dynamodb.describe_table(TableName=name)["Table"]
+        return table
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return None
+        raise ProvisionError(f"cannot describe table {name}: {exc}") from exc
+
+
+def _active_table(dynamodb: Any, name: str) -> dict[str, Any] | None:
+    table = _describe_table(dynamodb, name)
+    return table if table is not None and table.get("TableStatus") == "ACTIVE" else None
+
+
+def _check_table_schema(name: str, table: dict[str, Any], report: ProvisionReport) -> None:
+    keys = [(k["AttributeName"], k["KeyType"]) for k in table.get("KeySchema", [])]
+    types = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+    if keys != [(KID_TABLE_HASH_KEY, "HASH")] or types.get(KID_TABLE_HASH_KEY) != "S":
+        raise ResourceConflictError(
+            f"table {name} exists with key schema {keys} {types}; nicelist needs hash key {KID_TABLE_HASH_KEY} (S)"
+        )
+    billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    if billing != "PAY_PER_REQUEST":
+        report.note(f"table {name} is {billing}, not on-demand; left as is")
+
+
+# -- the bucket ----------------------------------------------------------------------------------
+def ensure_bucket(
+    s3: Any, name: str, region: str, report: ProvisionReport, waiter: _Waiter, *, kms_key_id: str | None = None
+) -> None:
+    if not _bucket_exists(s3, name):
+        arguments: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            s3.create_bucket(**arguments)
+            report.did(f"created bucket {name}")
+        except ClientError as exc:
+            if _code(exc) == "BucketAlreadyExists":
+                raise ResourceConflictError(f"bucket name {name} is taken by another account") from exc
+            if _code(exc) != "BucketAlreadyOwnedByYou":
+                raise ProvisionError(f"cannot create bucket {name}: {exc}") from exc
+        waiter.until(f"bucket {name} exists", lambda: _bucket_exists(s3, name) or None)
+
+    wanted_rule: dict[str, Any] = {"SSEAlgorithm": "AES256"}
+    if kms_key_id is not None:
+        wanted_rule = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_id}
+    if _bucket_encryption(s3, name) != wanted_rule:
+        rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": wanted_rule}
+        if kms_key_id is not None:
+            rule["BucketKeyEnabled"] = True
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
+        report.did(f"bucket {name}: default encryption {wanted_rule['SSEAlgorithm']}")
+    if _public_access_block(s3, name) != PUBLIC_ACCESS_BLOCK:
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=dict(PUBLIC_ACCESS_BLOCK))
+        report.did(f"bucket {name}: public access blocked")
+
+
+def _bucket_exists(s3: Any, name: str) -> bool:
+    try:
+        s3.head_bucket(Bucket=name)
+        return True
+    except ClientError as exc:
+        code = _code(exc)
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        if code in ("403", "AccessDenied"):
+            raise ResourceConflictError(
+                f"bucket {name} exists but is not accessible (owned by another account?)"
+            ) from exc
+        raise ProvisionError(f"cannot check bucket {name}: {exc}") from exc
+
+
+def _bucket_encryption(s3: Any, name: str) -> dict[str, Any] | None:
+    try:
+        rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError as exc:
+        if _code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
+            return None
+        raise ProvisionError(f"cannot read encryption of bucket {name}: {exc}") from exc
+    default: dict[str, Any] | None = rules[0].get("ApplyServerSideEncryptionByDefault") if rules else None
+    return default
+
+
+def _public_access_block(s3: Any, name: str) -> dict[str, Any] | None:
+    try:
+        block: dict[str, Any] = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        return block
+    except ClientError as exc:
+        if _code(exc) == "NoSuchPublicAccessBlockConfiguration":
+            return None
+        raise ProvisionError(f"cannot read public access block of bucket {name}: {exc}") from exc
+
+
+# -- helpers -------------------------------------------------------------------------------------
+class _Waiter:
+    """Polls a probe until it returns something, or raises ProvisionTimeoutError at the deadline."""
+
+    def __init__(self, config: ProvisionConfig, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self._config = config
+        self._clock = clock
+        self._sleep = sleep
+
+    def until(self, what: str, probe: Callable[[], Any]) -> Any:
+        deadline = self._clock() + self._config.timeout_s
+        while True:
+            result = probe()
+            if result is not None:
+                return result
+            if self._clock() >= deadline:
+                raise ProvisionTimeoutError(f"{what}: not ready after {self._config.timeout_s:.0f} s")
+            logger.debug("waiting for %s", what)
+            self._sleep(self._config.poll_interval_s)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
