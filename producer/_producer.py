@@ -96,11 +96,12 @@ class Producer:
         self._pending_events = 0
         self._buffered_bytes = 0
         self._flushes = 0
+        self._accepted = 0  # hot counters live outside the dict
+        self._spooled = 0
         self._closed = False  # no more put()
         self._stopping = False  # the sender thread must give up and exit
         self._counters = dict.fromkeys(
             (
-                "accepted",
                 "sent",
                 "failed",
                 "retried",
@@ -108,7 +109,6 @@ class Producer:
                 "aggregated_records",
                 "put_records_calls",
                 "bytes_sent",
-                "spooled",
                 "replayed",
             ),
             0,
@@ -139,12 +139,8 @@ class Producer:
         schemas.ValidationError (naming the field) for an invalid event, BufferFullError when the
         buffer stayed full for put_timeout_s, SpoolFullError, ProducerClosedError after close().
         """
-        if isinstance(event, Mapping) and (event.get("event_id") is None or event.get("observed_at") is None):
-            event = dict(event)
-            if event.get("event_id") is None:
-                event["event_id"] = str(uuid.uuid4())
-            if event.get("observed_at") is None:
-                event["observed_at"] = self._now_ms()
+        if type(event) is not dict or event.get("event_id") is None or event.get("observed_at") is None:
+            event = self._completed(event)
         data = self._codec.encode(event)
         size = len(data)
         with self._lock:
@@ -155,12 +151,25 @@ class Producer:
             segment = -1
             if self._spool is not None:
                 segment = self._spool.append(data)
-                self._counters["spooled"] += 1
+                self._spooled += 1
             future = self._add(data, segment)
-            self._counters["accepted"] += 1
+            self._accepted += 1
             if callback is not None:
                 future._record.callbacks.append((future, callback))
         return future
+
+    def _completed(self, event: Any) -> Any:
+        """The event with ``event_id`` and ``observed_at`` filled in when absent (a copy), or as is."""
+        if not isinstance(event, Mapping):
+            return event  # the codec refuses it, naming the problem
+        if event.get("event_id") is not None and event.get("observed_at") is not None:
+            return event
+        event = dict(event)
+        if event.get("event_id") is None:
+            event["event_id"] = str(uuid.uuid4())
+        if event.get("observed_at") is None:
+            event["observed_at"] = self._now_ms()
+        return event
 
     def _wait_for_space(self, size: int) -> None:
         deadline = self._clock() + self.config.put_timeout_s
@@ -178,7 +187,7 @@ class Producer:
     def _add(self, data: bytes, segment: int) -> DeliveryFuture:
         """Append one encoded event to the open aggregated record (lock held)."""
         size = len(data)
-        cost = record_cost(size)
+        cost = _COSTS.get(size) or _cost(size)
         record = self._open
         if record is None or record.cost + cost > self._max_record_bytes:
             if record is not None:
@@ -280,7 +289,7 @@ class Producer:
         aggregated records: aggregated_records, retried, throttled; calls: put_records_calls;
         bytes: bytes_sent (data + keys), buffered_bytes, spool_bytes."""
         with self._lock:
-            counters = dict(self._counters)
+            counters = dict(self._counters, accepted=self._accepted, spooled=self._spooled)
             counters["buffered_bytes"] = self._buffered_bytes
             counters["pending_events"] = self._pending_locked()
             counters["spool_bytes"] = self._spool.disk_bytes if self._spool is not None else 0
@@ -416,6 +425,14 @@ class Producer:
         record.completed = True
         self._idle.notify_all()
         self._space.notify_all()
+
+
+_COSTS: dict[int, int] = {}
+
+
+def _cost(size: int) -> int:
+    cost = _COSTS[size] = record_cost(size)
+    return cost
 
 
 def _entry_bytes(record: PendingRecord) -> int:

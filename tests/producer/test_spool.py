@@ -1,0 +1,139 @@
+"""The spool: appends survive reopening, acks delete segments, torn tails and corruption stop replay,
+disk use is bounded, and one directory has one live owner."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from producer import SpoolFullError, SpoolLockedError
+from producer._spool import FRAME_HEADER, FsyncPolicy, Spool
+
+SEGMENT = 64 * 1024
+
+
+def open_spool(path: Path, **kwargs: object) -> Spool:
+    options: dict[str, object] = {"max_bytes": 16 * SEGMENT, "segment_bytes": SEGMENT, "fsync": FsyncPolicy.NEVER}
+    options.update(kwargs)
+    return Spool(path, **options)  # type: ignore[arg-type]
+
+
+def payloads(n: int, size: int = 100) -> list[bytes]:
+    return [i.to_bytes(4, "big") * (size // 4) for i in range(n)]
+
+
+def test_unacknowledged_events_are_replayed_by_the_next_spool(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    data = payloads(2000)  # ~3 segments
+    segments = [spool.append(p) for p in data]
+    assert spool.segment_count >= 3
+    spool.close()
+
+    again = open_spool(tmp_path)
+    assert again.backlog_events == len(data)
+    replayed = list(again.replay())
+    assert [p for _, p in replayed] == data
+    assert [s for s, _ in replayed] == segments
+    assert again.backlog_events == 0
+    again.close()
+
+
+def test_acknowledged_segments_are_deleted(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    ids = [spool.append(p) for p in payloads(1500)]
+    for segment in sorted(set(ids)):
+        spool.ack(segment, ids.count(segment))
+    spool.close()  # seals the active segment, which is fully acknowledged
+    assert list(tmp_path.glob("*.seg")) == []
+    assert open_spool(tmp_path).backlog_events == 0
+
+
+def test_partially_acknowledged_segment_is_replayed_whole(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    ids = [spool.append(p) for p in payloads(10)]
+    spool.ack(ids[0], 9)
+    spool.close()
+    assert open_spool(tmp_path).backlog_events == 10  # at least once: duplicates, never gaps
+
+
+def test_replayed_events_acknowledged_delete_the_old_segments(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    for p in payloads(1000):
+        spool.append(p)
+    spool.close()
+    again = open_spool(tmp_path)
+    counts: dict[int, int] = {}
+    for segment, _ in again.replay():
+        counts[segment] = counts.get(segment, 0) + 1
+    for segment, count in counts.items():
+        again.ack(segment, count)
+    assert again.segment_count == 0
+    again.close()
+    assert list(tmp_path.glob("*.seg")) == []
+
+
+def test_a_torn_last_frame_ends_replay_and_earlier_events_survive(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    for p in payloads(5):
+        spool.append(p)
+    spool.close()
+    (segment,) = tmp_path.glob("*.seg")
+    with segment.open("ab") as f:  # a frame whose payload never made it: length says 100, 10 bytes follow
+        f.write(FRAME_HEADER.pack(100, 0) + b"x" * 10)
+    again = open_spool(tmp_path)
+    assert [p for _, p in again.replay()] == payloads(5)
+    again.close()
+
+
+def test_a_corrupt_frame_stops_replay_of_its_segment(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    for p in payloads(5):
+        spool.append(p)
+    spool.close()
+    (segment,) = tmp_path.glob("*.seg")
+    raw = bytearray(segment.read_bytes())
+    frame = FRAME_HEADER.size + 100
+    raw[3 * frame + FRAME_HEADER.size] ^= 0xFF  # flip a byte of the 4th payload
+    segment.write_bytes(bytes(raw))
+    again = open_spool(tmp_path)
+    assert [p for _, p in again.replay()] == payloads(3)
+    again.close()
+
+
+def test_disk_use_is_bounded(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path, max_bytes=3 * SEGMENT)
+    accepted = 0
+    with pytest.raises(SpoolFullError, match="max_spool_bytes"):
+        for p in payloads(10_000):
+            spool.append(p)
+            accepted += 1
+    assert 0 < accepted < 10_000
+    assert spool.disk_bytes <= 3 * SEGMENT
+    assert sum(f.stat().st_size for f in tmp_path.glob("*.seg")) <= 3 * SEGMENT
+    spool.close()
+    assert open_spool(tmp_path).backlog_events == accepted  # everything accepted is still there
+
+
+def test_two_live_spools_never_share_a_directory(tmp_path: Path) -> None:
+    first = open_spool(tmp_path)
+    with pytest.raises(SpoolLockedError):
+        open_spool(tmp_path)
+    first.close()
+    open_spool(tmp_path).close()  # released on close (and by the kernel when a process dies)
+
+
+@pytest.mark.parametrize("policy", list(FsyncPolicy))
+def test_every_fsync_policy_round_trips(tmp_path: Path, policy: FsyncPolicy) -> None:
+    spool = open_spool(tmp_path, fsync=policy)
+    for p in payloads(50):
+        spool.append(p)
+    spool.sync()
+    spool.close()
+    assert [p for _, p in open_spool(tmp_path).replay()] == payloads(50)
+
+
+def test_spool_directory_is_private(tmp_path: Path) -> None:
+    open_spool(tmp_path / "new").close()
+    assert os.stat(tmp_path / "new").st_mode & 0o077 == 0
