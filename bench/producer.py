@@ -61,7 +61,7 @@ class StubKinesis:
         self.records = 0
         self._sequence = 0
 
-    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
         results = []
         for entry in Records:
             self.wire_bytes += len(entry["Data"]) + len(entry["PartitionKey"].encode())

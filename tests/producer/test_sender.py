@@ -44,7 +44,11 @@ def test_partial_failure_is_read_record_by_record() -> None:
     assert client.calls == [
         {
             "StreamName": "s",
-            "Records": [{"Data": b"a", "PartitionKey": "k1"}, {"Data": b"b", "PartitionKey": "k2"}, {"Data": b"c", "PartitionKey": "k3"}],
+            "Records": [
+                {"Data": b"a", "PartitionKey": "k1"},
+                {"Data": b"b", "PartitionKey": "k2"},
+                {"Data": b"c", "PartitionKey": "k3"},
+            ],
         }
     ]
 
@@ -58,7 +62,10 @@ def test_a_200_that_does_not_account_for_every_record_fails_the_rest() -> None:
 
 def test_whole_call_client_error_refuses_every_record_with_its_code() -> None:
     error = ClientError(
-        {"Error": {"Code": "ResourceNotFoundException", "Message": "no stream"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+        {
+            "Error": {"Code": "ResourceNotFoundException", "Message": "no stream"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
         "PutRecords",
     )
     outcomes = KinesisSender(FakeClient(error), "s").put_records(ENTRIES)
