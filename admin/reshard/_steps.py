@@ -10,7 +10,7 @@ list of calls for ``--dry-run`` and for limit checks before anything changes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -249,9 +249,18 @@ class OneStep:
 NEW_SHARD = "(new shard "
 
 
-def _placeholder_ids() -> Callable[[], str]:
+def _placeholder_ids(taken: Iterable[str] = ()) -> Callable[[], str]:
+    """Placeholder ids ``(new shard N)`` that do not collide with ``taken``."""
+    used = set(taken)
     counter = itertools.count(1)
-    return lambda: f"{NEW_SHARD}{next(counter)})"
+
+    def new_id() -> str:
+        while (candidate := f"{NEW_SHARD}{next(counter)})") in used:
+            pass
+        used.add(candidate)
+        return candidate
+
+    return new_id
 
 
 def simulate(topology: Topology, step: Step, new_id: Callable[[], str]) -> Topology:
@@ -292,7 +301,7 @@ class Simulation:
 
 def plan_steps(topology: Topology, goal: Goal, *, max_steps: int = 2 * UPDATE_SHARD_COUNT_MAX_SHARDS) -> Simulation:
     """Every call ``goal`` needs from ``topology``, by simulating them one after the other."""
-    new_id = _placeholder_ids()
+    new_id = _placeholder_ids(s.shard_id for s in topology.shards)
     steps: list[Step] = []
     peak = topology.open_count
     while (step := goal.next_step(topology)) is not None:
