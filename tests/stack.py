@@ -14,13 +14,16 @@ from typing import Any
 
 import pytest
 
-from localaws import LocalAWS
+from localaws import LocalAWS, StackConfig
 
 
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAWS]:
-    """The session's local stack: started once on a free port, stopped by PID at session end."""
-    stack = LocalAWS.start(port=0)
+    """The session's local stack: started once on a free port, stopped by PID at session end.
+
+    ``LOCALAWS_KINESIS_FIXES=0 pytest tests/localaws`` runs against moto's Kinesis as shipped.
+    """
+    stack = LocalAWS.start(config=StackConfig.from_env())
     try:
         yield stack
     finally:
