@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 MethodChoice = Literal["auto", "update-shard-count", "split-merge"]
 METHODS: tuple[MethodChoice, ...] = ("auto", "update-shard-count", "split-merge")
+#: ResourceInUseException answers to a mutating call tolerated per run (wait, re-plan, go on)
+_BUSY_RETRIES = 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,6 +294,7 @@ class Resharder:
         done: list[Step] = []
         goal = plan.goal
         budget = 2 * len(plan.steps) + 4
+        busy = 0
         try:
             self._check_ready(self.summary())
             while True:
@@ -304,6 +307,15 @@ class Resharder:
                     raise ReshardError(f"{goal.describe()} not reached after {len(done)} calls; stopped")
                 try:
                     self._apply(step)
+                except StreamNotActiveError:
+                    # ResourceInUseException: our own call's retry after a lost response, or another
+                    # operator; wait, then plan again from whatever the stream looks like now
+                    busy += 1
+                    if busy > _BUSY_RETRIES:
+                        raise
+                    self._say(f"stream {self.stream} is busy; waiting for ACTIVE and planning again")
+                    self.wait_active()
+                    continue
                 except LimitExceededError as exc:
                     if isinstance(step, UpdateShardCount) and plan.fallback is not None and goal is not plan.fallback:
                         self._say(f"UpdateShardCount refused ({exc}); carrying on with SplitShard/MergeShards")

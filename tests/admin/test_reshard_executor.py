@@ -213,17 +213,40 @@ def test_a_refusal_mid_way_reports_what_was_done(kinesis: tuple[Any, Stubber]) -
     assert caught.value.completed == (UpdateShardCount(2),)
 
 
-def test_resource_in_use_means_not_active(kinesis: tuple[Any, Stubber]) -> None:
+def test_resource_in_use_waits_and_plans_again_then_gives_up(kinesis: tuple[Any, Stubber]) -> None:
     client, stub = kinesis
     two = even_topology(2).open
+    merged = [
+        *(Shard(shard_id=s.shard_id, start=s.start, end=s.end, ending_sequence="9") for s in two),
+        Shard(shard_id="shardId-000000000002", start=0, end=two[1].end, parent_id=two[0].shard_id),
+    ]
     stub.add_response("describe_stream_summary", summary(open_count=2))
     stub.add_response("list_shards", shards(two))
     stub.add_response("describe_limits", limits())
     stub.add_response("describe_stream_summary", summary(open_count=2))
     stub.add_response("list_shards", shards(two))
     stub.add_client_error("merge_shards", "ResourceInUseException", "Stream s is UPDATING")
-    r = resharder(client)
-    with pytest.raises(StreamNotActiveError, match="not ACTIVE") as caught:
+    stub.add_response("describe_stream_summary", summary("ACTIVE"))
+    stub.add_response("list_shards", shards(two))
+    stub.add_response("merge_shards", {})
+    stub.add_response("describe_stream_summary", summary("ACTIVE"))
+    stub.add_response("list_shards", shards(merged))
+    lines: list[str] = []
+    r = resharder(client, lines=lines)
+    result = r.execute(r.plan_merge(two[0].shard_id, two[1].shard_id))
+    assert len(result.completed) == 1
+    assert any("busy" in line for line in lines)
+
+    stub.add_response("describe_stream_summary", summary(open_count=2))
+    stub.add_response("list_shards", shards(two))
+    stub.add_response("describe_limits", limits())
+    stub.add_response("describe_stream_summary", summary(open_count=2))
+    for attempt in range(3):
+        if attempt:
+            stub.add_response("describe_stream_summary", summary("ACTIVE"))
+        stub.add_response("list_shards", shards(two))
+        stub.add_client_error("merge_shards", "ResourceInUseException", "Stream s is UPDATING")
+    with pytest.raises(StreamNotActiveError, match="busy") as caught:
         r.execute(r.plan_merge(two[0].shard_id, two[1].shard_id))
     assert caught.value.completed == ()
 
