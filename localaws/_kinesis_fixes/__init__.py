@@ -33,9 +33,16 @@ def apply_all() -> list[str]:
     check_moto_version()
     if _applied:
         return list(_applied)
-    from localaws._kinesis_fixes import list_shards, record_index, resharding, routing, shard_end
+    from localaws._kinesis_fixes import (
+        fast_responses,
+        list_shards,
+        record_index,
+        resharding,
+        routing,
+        shard_end,
+    )
 
-    for module in (record_index, routing, resharding, shard_end, list_shards):
+    for module in (record_index, routing, resharding, shard_end, list_shards, fast_responses):
         module.apply()
         _applied.append(module.__name__.rsplit(".", 1)[-1])
     logger.info("moto Kinesis fixes applied: %s", ", ".join(_applied))
