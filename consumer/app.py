@@ -10,7 +10,7 @@ from .sinks import DynamoDBSink, S3Archive
 
 #: The sinks retry themselves (consumer.retry); botocore makes exactly one attempt per call.
 _CLIENT_OPTIONS: dict[str, Any] = {
-    "retries": {"mode": "standard", "max_attempts": 1},
+    "retries": {"mode": "standard", "total_max_attempts": 1},
     "connect_timeout": 5,
     "read_timeout": 30,
 }

