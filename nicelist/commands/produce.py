@@ -1,0 +1,104 @@
+"""``nicelist produce``: a load generator on the producer SDK, for any endpoint.
+
+Simulated elf apps (one producer and one spool each) report on a population of kids with an
+optional December-23rd spike. Exit status 0 when every event was delivered, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ops._loadgen import LoadPlan
+
+HELP = "generate behaviour events with simulated elf apps (count, rate, kids, elves, spike shape)"
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, *, events: int, rate: float, kids: int, elves: int) -> None:
+    """The load flags ``produce`` and ``demo`` share."""
+    load = parser.add_argument_group("load")
+    load.add_argument("--events", "-n", type=int, default=events, help=f"events to send (default {events})")
+    load.add_argument(
+        "--rate", type=float, default=rate, help=f"events/s outside the spike over all elves, 0: unthrottled ({rate})"
+    )
+    load.add_argument("--kids", type=int, default=kids, help=f"kids in the population (default {kids})")
+    load.add_argument("--elves", type=int, default=elves, help=f"elf apps, one producer each (default {elves})")
+    load.add_argument("--spike-factor", type=float, default=5.0, help="spike rate / base rate (default 5)")
+    load.add_argument("--spike-start", type=float, default=0.3, help="share of events before the spike (0.3)")
+    load.add_argument("--spike-share", type=float, default=0.5, help="share of events in the spike (0.5)")
+    load.add_argument("--hot-kids", type=float, default=0.05, help="share of kids the spike keeps updating (0.05)")
+    load.add_argument("--hot-share", type=float, default=0.8, help="share of spike events about hot kids (0.8)")
+    load.add_argument("--naughty-share", type=float, default=0.25, help="chance a report says NAUGHTY (0.25)")
+    load.add_argument("--seed", type=int, default=23, help="random seed; the same seed sends the same events")
+
+
+def load_plan(args: argparse.Namespace) -> LoadPlan:
+    from ops._loadgen import LoadPlan, Population, SpikeShape
+
+    return LoadPlan(
+        Population(kids=args.kids, elves=args.elves, naughty_share=args.naughty_share),
+        SpikeShape(
+            events=args.events,
+            base_rate=args.rate,
+            spike_factor=args.spike_factor,
+            spike_start=args.spike_start,
+            spike_share=args.spike_share,
+            hot_kids=args.hot_kids,
+            hot_share=args.hot_share,
+        ),
+        seed=args.seed,
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_load_arguments(parser, events=10_000, rate=500.0, kids=10_000, elves=4)
+    parser.add_argument("--endpoint", help="one endpoint URL for every service (default: AWS_ENDPOINT_URL*)")
+    parser.add_argument("--stream", help="stream name (default: $NICELIST_STREAM or nicelist)")
+    parser.add_argument("--spool-dir", help="parent of the elves' spools (default: a temporary directory)")
+    parser.add_argument("--no-spool", action="store_true", help="no spools (undelivered events die with the process)")
+    parser.add_argument("--linger-ms", type=int, default=100, help="producer linger (default 100)")
+    parser.add_argument("--flush-timeout", type=float, default=120.0, help="seconds to wait for deliveries (120)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from nicelist.settings import AwsSettings, PipelineNames
+    from ops import ConfigError
+    from ops._fleet import FleetConfig
+    from ops._produce import produce
+    from ops._progress import Progress
+
+    try:
+        plan = load_plan(args)
+        config = FleetConfig(
+            stream=PipelineNames.from_env(stream=args.stream).stream,
+            aws=AwsSettings.from_env(endpoint_url=args.endpoint),
+            spool_root=Path(args.spool_dir) if args.spool_dir else None,
+            no_spool=args.no_spool,
+            linger_ms=args.linger_ms,
+        )
+    except ConfigError as exc:
+        print(f"produce: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"sending {plan.shape.events} events from {plan.population.elves} elves about {plan.population.kids} kids "
+        f"(planned {plan.shape.duration_s:.0f} s)",
+        file=sys.stderr,
+    )
+    result = produce(plan, config, progress=Progress(enabled=not args.no_progress), flush_timeout_s=args.flush_timeout)
+    m = result.metrics
+    print(f"planned:       {result.planned}")
+    print(f"accepted:      {result.accepted}")
+    print(f"delivered:     {result.delivered}")
+    print(f"failed:        {result.failed}")
+    print(f"undelivered:   {result.undelivered}")
+    print(f"back-pressure: {result.backpressured} waits for buffer space")
+    print(f"events/s:      {result.events_per_s:.0f} over {result.elapsed_s:.1f} s")
+    print(f"PutRecords:    {m.get('put_records_calls', 0)} calls, {m.get('aggregated_records', 0)} aggregated records")
+    for event_id, reason in result.failures:
+        print(f"  failed {event_id}: {reason}")
+    return 0 if result.ok else 1

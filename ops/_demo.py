@@ -1,0 +1,404 @@
+"""``run_demo()``: the whole pipeline on one machine, and the proof that nothing was lost.
+
+Steps: start the embedded local AWS (unless an endpoint is configured), provision the stream,
+table and bucket, start the KCL workers and wait until they hold every lease, run the elf apps
+(with the December-23rd spike) and reshard mid-run, wait until the archive holds every delivered
+event, reconcile the archive with the table, and summarise. Everything started is stopped on the
+way out, also on Ctrl-C (by PID: the stack and each worker's process group).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from nicelist.settings import AwsSettings, PipelineNames
+
+from ._errors import CaughtUpTimeout, ConfigError, DemoError
+from ._fleet import ElfFleet, FleetConfig
+from ._loadgen import LoadPlan, Population, SpikeShape
+from ._loadrun import LoadTally
+from ._progress import Progress
+from ._reconcile import ReconcileReport
+from ._reconcile_aws import reconcile
+from ._watch import ArchiveWatcher
+
+log = logging.getLogger(__name__)
+
+#: a worker that died is restarted (as its supervisor would) at most this many times
+MAX_WORKER_RESTARTS = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoConfig:
+    population: Population = field(default_factory=lambda: Population(kids=2_000, elves=4))
+    shape: SpikeShape = field(default_factory=SpikeShape)
+    seed: int = 23
+    shards: int = 4
+    workers: int = 2
+    #: open shards after the mid-run reshard; None: twice ``shards``; 0: no reshard
+    reshard_to: int | None = None
+    #: share of the events accepted when the reshard starts; None: when the spike starts
+    reshard_at: float | None = None
+    names: PipelineNames = field(default_factory=PipelineNames)
+    #: None: start the embedded local AWS; otherwise use these settings (LocalStack, AWS)
+    aws: AwsSettings | None = None
+    #: logs, spools and worker files; None: a temporary directory, removed after a clean run
+    work_dir: Path | None = None
+    workers_ready_timeout_s: float = 240.0
+    catch_up_timeout_s: float = 300.0
+    flush_timeout_s: float = 120.0
+    #: archive files close this soon, so the archive catches up quickly at the end
+    archive_max_file_age_s: float = 3.0
+    poll_interval_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.shards < 1:
+            raise ConfigError("shards", "need at least one shard")
+        if self.workers < 1:
+            raise ConfigError("workers", "need at least one worker")
+        if self.reshard_to is not None and self.reshard_to < 0:
+            raise ConfigError("reshard_to", "must be >= 0 (0: no reshard)")
+        if self.reshard_at is not None and not 0.0 <= self.reshard_at <= 1.0:
+            raise ConfigError("reshard_at", "must be between 0 and 1")
+        for name in ("workers_ready_timeout_s", "catch_up_timeout_s", "flush_timeout_s", "archive_max_file_age_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, "must be positive")
+
+    @property
+    def reshard_target(self) -> int:
+        return self.shards * 2 if self.reshard_to is None else self.reshard_to
+
+    @property
+    def reshard_after_events(self) -> int:
+        share = self.shape.spike_start if self.reshard_at is None else self.reshard_at
+        return round(self.shape.events * share)
+
+
+@dataclass(kw_only=True)
+class DemoSummary:
+    planned: int = 0
+    accepted: int = 0
+    delivered: int = 0
+    failed: int = 0
+    undelivered: int = 0
+    archived_rows: int = 0
+    archived_events: int = 0
+    #: delivered events missing from the archive when the demo gave up waiting
+    lost: int = 0
+    lost_samples: list[str] = field(default_factory=list)
+    dead_letters: int = 0
+    produce_s: float = 0.0
+    #: first put() until the archive held every delivered event
+    pipeline_s: float = 0.0
+    reshard: str = "not run"
+    reshard_ok: bool = True
+    worker_restarts: int = 0
+    report: ReconcileReport | None = None
+    work_dir: Path | None = None
+    interrupted: bool = False
+
+    @property
+    def events_per_s(self) -> float:
+        return self.delivered / self.pipeline_s if self.pipeline_s > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Nothing lost: every accepted event delivered and archived, the table agrees."""
+        return (
+            not self.interrupted
+            and self.failed == 0
+            and self.undelivered == 0
+            and self.lost == 0
+            and self.delivered == self.planned
+            and self.reshard_ok
+            and self.report is not None
+            and self.report.ok
+        )
+
+
+class _Workers:
+    """The KCL workers, restarted when one dies, stopped (by PID) at the end."""
+
+    def __init__(self, make_config: Callable[[int], Any], count: int) -> None:
+        from consumer.daemon import WorkerProcess
+
+        self._start = WorkerProcess.start
+        self._make_config = make_config
+        self.processes: list[Any] = []
+        self.restarts = 0
+        for index in range(count):
+            self.processes.append(self._start(make_config(index)))
+
+    def supervise(self) -> None:
+        for index, process in enumerate(self.processes):
+            status = process.poll()
+            if status is None:
+                continue
+            if self.restarts >= MAX_WORKER_RESTARTS * len(self.processes):
+                raise DemoError(f"worker {index} exited with status {status} and was restarted too often")
+            log.warning("worker %s (pid %s) exited with status %s; restarting it", index, process.pid, status)
+            self.restarts += 1
+            self.processes[index] = self._start(self._make_config(index))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            try:
+                process.stop(timeout=30)
+            except Exception:
+                log.exception("stopping worker pid %s failed", process.pid)
+
+
+def _leases_owned(dynamodb: Any, lease_table: str) -> int:
+    """How many leases of the KCL application have an owner (0 while the table does not exist)."""
+    owned = 0
+    try:
+        for page in dynamodb.get_paginator("scan").paginate(TableName=lease_table):
+            owned += sum(1 for item in page.get("Items", ()) if "leaseOwner" in item and "checkpoint" in item)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return 0
+        raise
+    return owned
+
+
+def _open_shards(kinesis: Any, stream: str) -> int:
+    summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    return int(summary["OpenShardCount"])
+
+
+def _wait(
+    what: str, done: Callable[[], bool], timeout_s: float, interval_s: float, tick: Callable[[], None] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise DemoError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        if tick is not None:
+            tick()
+        time.sleep(interval_s)
+
+
+@contextlib.contextmanager
+def _environment(
+    config: DemoConfig, say: Callable[[str], None]
+) -> Iterator[tuple[AwsSettings, Callable[..., Any], dict[str, str]]]:
+    """AWS settings, a client factory and the workers' extra environment: of a new embedded stack
+    (stopped on exit), or of the configured endpoint."""
+    if config.aws is not None:
+        yield config.aws, config.aws.client, {}
+        return
+    from localaws import LocalAWS
+
+    say("starting the embedded local AWS")
+    with LocalAWS.start(port=0) as stack:
+        say(f"local AWS at {stack.endpoint_url} (pid {stack.pid})")
+        yield AwsSettings(region=stack.region, endpoint_url=stack.endpoint_url), stack.client, stack.env()
+
+
+def run_demo(
+    config: DemoConfig,
+    *,
+    progress: Progress | None = None,
+    say: Callable[[str], None] = lambda line: log.info("%s", line),
+) -> DemoSummary:
+    """Run the demo; the summary's ``ok`` says whether nothing was lost."""
+    from admin.provision import provision
+    from consumer.config import ProcessorConfig
+    from consumer.daemon import WorkerConfig
+
+    progress = progress or Progress(enabled=False)
+    summary = DemoSummary(planned=config.shape.events)
+    temporary = config.work_dir is None
+    work_dir = Path(tempfile.mkdtemp(prefix="nicelist-demo-")) if config.work_dir is None else config.work_dir
+    work_dir.mkdir(parents=True, exist_ok=True)
+    summary.work_dir = work_dir
+    names = config.names
+    stop = threading.Event()
+    try:
+        # the stack is entered first so that it stops last, after the workers and producers
+        with _environment(config, say) as (aws, clients, worker_env), contextlib.ExitStack() as cleanup:
+            say(f"provisioning stream {names.stream} ({config.shards} shards), {names.table}, {names.bucket}")
+            provision(aws, names, config.shards, clients=clients)
+            kinesis, dynamodb, s3 = clients("kinesis"), clients("dynamodb"), clients("s3")
+
+            processor = ProcessorConfig(names=names, aws=aws, archive_max_file_age_s=config.archive_max_file_age_s)
+
+            def worker_config(index: int) -> Any:
+                return WorkerConfig(
+                    names=names,
+                    aws=aws,
+                    worker_id=f"demo-worker-{index}",
+                    template="local" if aws.endpoint_url else "aws",
+                    processor=processor,
+                    run_dir=work_dir / f"worker-{index}",
+                    log_path=work_dir / f"worker-{index}.log",
+                    env=worker_env,
+                )
+
+            say(f"starting {config.workers} KCL workers (logs in {work_dir}); the KCL's cold start takes 20-40 s")
+            workers = _Workers(worker_config, config.workers)
+            cleanup.callback(workers.stop)
+            open_shards = _open_shards(kinesis, names.stream)
+            leases = progress.bar("leases", open_shards)
+
+            def leases_ready() -> bool:
+                owned = _leases_owned(dynamodb, names.application)
+                leases.set(owned)
+                return owned >= open_shards
+
+            _wait(
+                "the workers to take every lease",
+                leases_ready,
+                config.workers_ready_timeout_s,
+                config.poll_interval_s,
+                workers.supervise,
+            )
+
+            plan = LoadPlan(config.population, config.shape, seed=config.seed)
+            tally = LoadTally(keep_ids=True)
+            bars = {
+                "accepted": progress.bar("accepted", plan.shape.events),
+                "delivered": progress.bar("delivered", plan.shape.events),
+                "archived": progress.bar("archived", plan.shape.events),
+            }
+            watcher = ArchiveWatcher(s3, names.bucket)
+
+            def refresh() -> None:
+                bars["accepted"].set(tally.accepted)
+                bars["delivered"].set(tally.delivered)
+                bars["archived"].set(watcher.rows)
+
+            tally.on_change = refresh
+            say(
+                f"{plan.population.elves} elves send {plan.shape.events} events about {plan.population.kids} kids; "
+                f"spike x{plan.shape.spike_factor:g} from event {plan.shape.spike_begins} to {plan.shape.spike_ends}"
+            )
+            fleet = ElfFleet(
+                FleetConfig(
+                    stream=names.stream, aws=aws, spool_root=work_dir / "spools", linger_ms=100, client_factory=clients
+                ),
+                plan.population.elves,
+                tally,
+            )
+            cleanup.callback(fleet.close, 0)
+            reshard = _Reshard(kinesis, names.stream, config.reshard_target, say) if config.reshard_target else None
+            started = time.monotonic()
+            fleet.start(plan, stop)
+            next_poll = 0.0
+            while fleet.sending():
+                if reshard is not None and not reshard.started and tally.accepted >= config.reshard_after_events:
+                    reshard.start()
+                if time.monotonic() >= next_poll:
+                    watcher.poll()
+                    refresh()
+                    workers.supervise()
+                    next_poll = time.monotonic() + config.poll_interval_s
+                fleet.join(timeout=0.2)
+            if reshard is not None and not reshard.started:
+                reshard.start()
+            summary.undelivered = fleet.flush(config.flush_timeout_s)
+            summary.produce_s = time.monotonic() - started
+            summary.accepted, summary.delivered, summary.failed = tally.accepted, tally.delivered, tally.failed
+            say(f"producers done: {tally.delivered} delivered in {summary.produce_s:.1f} s; waiting for the workers")
+            if reshard is not None:
+                reshard.join(timeout=config.catch_up_timeout_s)
+                summary.reshard, summary.reshard_ok = reshard.outcome()
+
+            def caught_up() -> bool:
+                watcher.poll()
+                refresh()
+                return not watcher.missing(tally.delivered_ids)
+
+            try:
+                _wait(
+                    "the archive to hold every delivered event",
+                    caught_up,
+                    config.catch_up_timeout_s,
+                    config.poll_interval_s,
+                    workers.supervise,
+                )
+            except DemoError:
+                missing = watcher.missing(tally.delivered_ids)
+                summary.lost = len(missing)
+                summary.lost_samples = sorted(missing)[:10]
+                say(str(CaughtUpTimeout(tally.delivered, tally.delivered - len(missing), config.catch_up_timeout_s)))
+            summary.pipeline_s = time.monotonic() - started
+            summary.archived_rows = watcher.rows
+            summary.archived_events = len(watcher.event_ids)
+            summary.dead_letters = watcher.dead_letters
+            summary.worker_restarts = workers.restarts
+            progress.close()
+
+            say("reconciling the archive with the table")
+            summary.report = _reconcile_until_agreed(s3, dynamodb, names, config)
+    except KeyboardInterrupt:
+        stop.set()
+        summary.interrupted = True
+        raise
+    finally:
+        if temporary and summary.ok:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            summary.work_dir = None
+    return summary
+
+
+def _reconcile_until_agreed(s3: Any, dynamodb: Any, names: PipelineNames, config: DemoConfig) -> ReconcileReport:
+    """The table may trail the archive by a batch; give it a few polls before calling it a miss."""
+    deadline = time.monotonic() + max(10.0, 5 * config.archive_max_file_age_s)
+    while True:
+        report = reconcile(s3=s3, dynamodb=dynamodb, bucket=names.bucket, table=names.table)
+        if report.ok or time.monotonic() > deadline:
+            return report
+        time.sleep(config.poll_interval_s)
+
+
+class _Reshard:
+    """The mid-run reshard, on its own thread so the elves and the progress keep going."""
+
+    def __init__(self, kinesis: Any, stream: str, target: int, say: Callable[[str], None]) -> None:
+        self._kinesis = kinesis
+        self._stream = stream
+        self._target = target
+        self._say = say
+        self._thread = threading.Thread(target=self._run, name="reshard", daemon=True)
+        self._result: str | None = None
+        self._error: BaseException | None = None
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+        self._say(f"resharding {self._stream} to {self._target} open shards (the spike playbook)")
+        self._thread.start()
+
+    def _run(self) -> None:
+        from admin.reshard import scale
+
+        began = time.monotonic()
+        try:
+            result = scale(self._kinesis, self._stream, self._target, progress=lambda line: log.info("%s", line))
+            steps = len(result.completed)
+            self._result = f"{self._target} open shards in {steps} steps, {time.monotonic() - began:.1f} s"
+        except Exception as exc:
+            log.exception("reshard failed")
+            self._error = exc
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def outcome(self) -> tuple[str, bool]:
+        if self._thread.is_alive():
+            return "still running", False
+        if self._error is not None:
+            return f"FAILED: {type(self._error).__name__}: {self._error}", False
+        return self._result or "not run", self._result is not None
