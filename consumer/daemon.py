@@ -266,10 +266,15 @@ class WorkerProcess:
         """The daemon's exit status; raises subprocess.TimeoutExpired after ``timeout``."""
         return self._popen.wait(timeout)
 
+    def terminate(self) -> None:
+        """Ask for the graceful shutdown (SIGTERM) without waiting; then :meth:`stop` or :meth:`wait`."""
+        if self._popen.poll() is None:
+            self._popen.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, the daemon's graceful shutdown; SIGKILL to the group if it outlasts ``timeout``."""
         if self._popen.poll() is None:
-            self._popen.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 return self._popen.wait(timeout)
             except subprocess.TimeoutExpired:

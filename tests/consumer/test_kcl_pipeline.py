@@ -1,0 +1,222 @@
+"""The real KCL MultiLangDaemon against the embedded stack: 4 shards, 2 workers, one set per module.
+
+Each test sends its own events (its own kids) and checks that every one reaches the archive, that
+no Kinesis record (shard, sequence, sub-sequence) is archived twice anywhere, and that DynamoDB
+holds the latest event per kid. The daemon's cold start (20-40 s) is paid once, in the fixture.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_kinesis_agg.aggregator import RecordAggregator
+
+from admin.provision import provision
+from localaws import LocalAWS
+from nicelist.settings import PipelineNames
+from schemas import encode_event
+from tests.factories import BASE_MS, make_event
+
+from .pipeline import Pipeline, duplicated_positions, latest_event_ids, unique, wait_until
+
+pytestmark = [pytest.mark.kcl, pytest.mark.timeout(900)]
+
+SHARDS = 4
+WORKERS = ("worker-a", "worker-b")
+HOUR_MS = 3_600_000
+ARRIVAL_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def pipeline(local_aws: LocalAWS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    names = PipelineNames(
+        stream=unique("kcl"), table=unique("kcl-kids"), bucket=unique("kcl-archive"), application=unique("kcl-app")
+    )
+    run = Pipeline(stack=local_aws, names=names, run_dir=Path(tmp_path_factory.mktemp("kcl")))
+    with pytest.MonkeyPatch.context() as env:
+        # the autouse fake credentials are per test; this fixture lives for the module
+        for name, value in local_aws.env().items():
+            env.setenv(name, value)
+        yield from _running(run)
+
+
+def _running(run: Pipeline) -> Iterator[Pipeline]:
+    names = run.names
+    provision(run.aws, names, SHARDS)
+    started = time.monotonic()
+    try:
+        for worker_id in WORKERS:
+            run.start(worker_id)
+        probe = make_event(kid_id=unique("probe"))
+        run.client("kinesis").put_record(StreamName=names.stream, Data=encode_event(probe), PartitionKey="probe")
+        run.wait_for_events([probe["event_id"]], timeout_s=150)
+        print(f"\ncold start: first record archived {time.monotonic() - started:.1f} s after the workers started")
+        yield run
+    finally:
+        run.stop_all()
+
+
+def events_for(prefix: str, n: int, kids: int) -> list[dict[str, Any]]:
+    """``n`` events over ``kids`` kids, observed out of order across two UTC hours."""
+    rng = random.Random(prefix)
+    return [
+        make_event(kid_id=f"{prefix}-{i % kids}", observed_at=BASE_MS + rng.randrange(2 * HOUR_MS)) for i in range(n)
+    ]
+
+
+def put_plain(pipeline: Pipeline, events: list[dict[str, Any]]) -> None:
+    kinesis = pipeline.client("kinesis")
+    for event in events:
+        kinesis.put_record(StreamName=pipeline.names.stream, Data=encode_event(event), PartitionKey=uuid.uuid4().hex)
+
+
+def put_batch(pipeline: Pipeline, events: list[dict[str, Any]]) -> None:
+    entries = [{"Data": encode_event(e), "PartitionKey": uuid.uuid4().hex} for e in events]
+    result = pipeline.client("kinesis").put_records(StreamName=pipeline.names.stream, Records=entries)
+    assert result["FailedRecordCount"] == 0
+
+
+def put_aggregated(pipeline: Pipeline, events: list[dict[str, Any]], per_record: int = 25) -> None:
+    kinesis = pipeline.client("kinesis")
+    for start in range(0, len(events), per_record):
+        aggregator = RecordAggregator()
+        key = uuid.uuid4().hex
+        for event in events[start : start + per_record]:
+            assert aggregator.add_user_record(key, encode_event(event)) is None
+        partition_key, _, data = aggregator.clear_and_get().get_contents()
+        kinesis.put_record(StreamName=pipeline.names.stream, Data=data, PartitionKey=partition_key)
+
+
+def put_with_sdk(pipeline: Pipeline, events: list[dict[str, Any]]) -> list[Any]:
+    from producer import Producer, ProducerConfig
+
+    config = ProducerConfig(stream_name=pipeline.names.stream, aws=pipeline.aws, spool_dir=None)
+    with Producer(config) as sdk:
+        futures = [sdk.put(event) for event in events]
+        assert sdk.flush(60) == 0
+        return [future.result(timeout=60) for future in futures]
+
+
+def check(pipeline: Pipeline, events: list[dict[str, Any]], *, timeout_s: float = ARRIVAL_TIMEOUT_S) -> list[dict]:
+    """Every event archived, nothing archived twice, the latest event per kid in DynamoDB."""
+    rows = pipeline.wait_for_events([e["event_id"] for e in events], timeout_s=timeout_s)
+    assert duplicated_positions(rows) == []
+    expected = latest_event_ids(events)
+    items = wait_until(
+        lambda: (found := pipeline.items(expected)) and len(found) == len(expected) and found,
+        timeout_s=30,
+        what="one item per kid",
+    )
+    assert {kid: item["event_id"]["S"] for kid, item in items.items()} == expected
+    return rows
+
+
+def test_events_from_the_sdk_and_plain_boto3_all_land_once(pipeline: Pipeline) -> None:
+    events = events_for(unique("mix"), 800, kids=60)
+    receipts = put_with_sdk(pipeline, events[:400])
+    put_plain(pipeline, events[400:500])
+    put_batch(pipeline, events[500:700])
+    put_aggregated(pipeline, events[700:])
+    rows = check(pipeline, events)
+    by_id = {row["event_id"]: row for row in rows}
+    for event, receipt in zip(events[:400], receipts, strict=True):
+        row = by_id[event["event_id"]]
+        assert (row["shard_id"], row["sequence_number"], row["subsequence_number"]) == tuple(receipt)
+    aggregated = [by_id[e["event_id"]] for e in events[700:]]
+    assert {row["subsequence_number"] for row in aggregated} == set(range(25))
+    item = pipeline.items([events[0]["kid_id"]])[events[0]["kid_id"]]
+    assert {"shard_id", "sequence_number", "subsequence_number", "written_at", "observed_at"} <= item.keys()
+
+
+def test_garbage_goes_to_dead_letters_while_the_shards_keep_moving(pipeline: Pipeline) -> None:
+    kinesis = pipeline.client("kinesis")
+    marker = unique("garbage").encode()
+    garbage = [marker + bytes([n]) for n in range(8)] + [b"\xf3\x89\x9a\xc2" + marker]  # last: a broken aggregate
+    for blob in garbage:
+        kinesis.put_record(StreamName=pipeline.names.stream, Data=blob, PartitionKey=uuid.uuid4().hex)
+    events = events_for(unique("after-garbage"), 100, kids=10)
+    put_batch(pipeline, events)
+    check(pipeline, events)
+    letters = wait_until(
+        lambda: len(found := [r for r in pipeline.dead_letters() if marker in r["data"]]) == len(garbage) and found,
+        timeout_s=30,
+        what=f"{len(garbage)} dead letters",
+    )
+    assert {bytes(row["data"]) for row in letters} == set(garbage)
+    assert all(row["reason"] for row in letters)
+
+
+def test_throttling_in_both_sinks_delays_but_loses_nothing(pipeline: Pipeline, clean_faults: LocalAWS) -> None:
+    clean_faults.inject_fault(
+        service="dynamodb", operation="PutItem", error_code="ProvisionedThroughputExceededException", count=3
+    )
+    clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=3)
+    events = events_for(unique("throttled"), 300, kids=30)
+    put_batch(pipeline, events)
+    check(pipeline, events)
+    assert clean_faults.faults() == [], "every injected fault fired"
+    assert sum(pipeline.restarts.values()) == 0, "retries absorbed the throttling"
+
+
+def test_a_sink_failing_longer_than_the_retries_restarts_the_worker_and_loses_nothing(
+    pipeline: Pipeline, clean_faults: LocalAWS
+) -> None:
+    before = sum(pipeline.restarts.values())
+    # more consecutive failures than every processor's retries put together: they all give up
+    clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=40)
+    events = events_for(unique("outage"), 300, kids=30)
+    put_batch(pipeline, events)
+    check(pipeline, events, timeout_s=240)
+    assert sum(pipeline.restarts.values()) > before, "a processor exited and its worker was restarted"
+
+
+def test_sigkill_of_one_worker_moves_its_shards_to_the_other(pipeline: Pipeline) -> None:
+    victim = pipeline.workers.pop("worker-b")
+    victim.kill()
+    events = events_for(unique("after-kill"), 300, kids=30)
+    put_batch(pipeline, events[:150])
+    put_with_sdk(pipeline, events[150:])
+    check(pipeline, events, timeout_s=180)
+    pipeline.start("worker-b")  # back for the next tests
+
+
+def test_a_split_and_a_merge_mid_stream_lose_nothing(pipeline: Pipeline) -> None:
+    kinesis = pipeline.client("kinesis")
+    stream = pipeline.names.stream
+
+    def active() -> bool:
+        summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+        return bool(summary["StreamStatus"] == "ACTIVE")
+
+    def open_shards() -> list[dict[str, Any]]:
+        shards = kinesis.list_shards(StreamName=stream)["Shards"]
+        return [s for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+
+    prefix = unique("reshard")
+    events = events_for(prefix, 600, kids=40)
+    put_batch(pipeline, events[:200])
+    parent = open_shards()[0]
+    low, high = int(parent["HashKeyRange"]["StartingHashKey"]), int(parent["HashKeyRange"]["EndingHashKey"])
+    kinesis.split_shard(StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str((low + high) // 2))
+    wait_until(active, timeout_s=30, what="stream ACTIVE after the split")
+    put_batch(pipeline, events[200:400])
+    children = sorted(
+        (s for s in open_shards() if s.get("ParentShardId") == parent["ShardId"]),
+        key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]),
+    )
+    assert len(children) == 2
+    kinesis.merge_shards(
+        StreamName=stream, ShardToMerge=children[0]["ShardId"], AdjacentShardToMerge=children[1]["ShardId"]
+    )
+    wait_until(active, timeout_s=30, what="stream ACTIVE after the merge")
+    put_batch(pipeline, events[400:])
+    rows = check(pipeline, events, timeout_s=180)
+    shards_used = {row["shard_id"] for row in rows if row["kid_id"].startswith(prefix)}
+    assert parent["ShardId"] in shards_used
+    assert shards_used & {c["ShardId"] for c in children}, "the children were read after the parent ended"
