@@ -223,3 +223,28 @@ def test_plan_needs_no_aws(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["shards"] == 8
     assert data["spike"]["events_per_sec"] == pytest.approx(1_800_000_000 / 86_400)
     assert HASH_SPACE == 2**128
+
+
+def test_an_interrupted_run_is_finished_by_running_it_again(stack: LocalAWS, stream: str, kinesis: Any) -> None:
+    calls: list[str] = []
+
+    def ctrl_c_at_the_third_call(line: str) -> None:
+        if line.startswith(("SplitShard", "MergeShards")):
+            calls.append(line)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+
+    config = ReshardConfig(stream=stream, poll_interval_s=0.2)
+    interrupted = Resharder(kinesis, config, progress=ctrl_c_at_the_third_call)
+    plan = interrupted.plan_scale(3, method="split-merge")
+    assert len(plan.steps) == 5  # 2 splits, 3 merges
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.execute(plan)
+    half_way = topology(kinesis, stream)
+    assert half_way.open_count == 6  # both splits done, no merge yet
+
+    assert reshard(stack, stream, "scale", "--shards", "3", "--method", "split-merge", "--yes") == 0
+    done = topology(kinesis, stream)
+    assert done.open_count == 3
+    assert done.worst_imbalance() < 1e-9
+    assert len(done.closed) == 2 + 6  # nothing split or merged twice
