@@ -40,6 +40,7 @@ from ._errors import SpoolError, SpoolFullError, SpoolLockedError
 logger = logging.getLogger(__name__)
 
 FRAME_HEADER = struct.Struct("<II")
+_pack_header_into = FRAME_HEADER.pack_into
 SEGMENT_SUFFIX = ".seg"
 LOCK_NAME = "LOCK"
 
@@ -111,6 +112,10 @@ class Spool:
         self._active: _Segment | None = None
         self._map: mmap.mmap | None = None
         self._fd = -1
+        # the active segment's write position and frame count live here, not on the _Segment: hot path
+        self._active_id = -1
+        self._pos = 0
+        self._frames = 0
         self._dirty = False
         self._closed = False
         try:
@@ -183,32 +188,36 @@ class Spool:
     # --- appends -------------------------------------------------------------------------
     def append(self, payload: bytes) -> int:
         """Store one event; return the id of its segment (for :meth:`ack`)."""
-        size = FRAME_HEADER.size + len(payload)
-        active = self._active
-        if active is None or active.used + size > self.segment_bytes:
-            if size > self.segment_bytes:
-                raise SpoolError(f"event of {len(payload)} bytes is larger than a spool segment")
-            active = self._rotate()
-        assert self._map is not None
-        start = active.used
-        self._map[start : start + size] = FRAME_HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-        active.used = start + size
-        active.frames += 1
+        size = len(payload)
+        start = self._pos
+        end = start + FRAME_HEADER.size + size
+        if end > self.segment_bytes or self._map is None:
+            if FRAME_HEADER.size + size > self.segment_bytes:
+                raise SpoolError(f"event of {size} bytes is larger than a spool segment")
+            self._rotate()
+            start = 0
+            end = FRAME_HEADER.size + size
+        mapped = self._map
+        assert mapped is not None
+        _pack_header_into(mapped, start, size, zlib.crc32(payload))
+        mapped[start + FRAME_HEADER.size : end] = payload
+        self._pos = end
+        self._frames += 1
         if self.fsync is FsyncPolicy.ALWAYS:
-            self._map.flush()
+            mapped.flush()
         else:
             self._dirty = True
-        return active.id
+        return self._active_id
 
     def _rotate(self) -> _Segment:
         if self._closed:
             raise SpoolError(f"spool {self.directory} is closed")
+        self._seal_active()
         if self.disk_bytes + self.segment_bytes > self.max_bytes:
             raise SpoolFullError(
                 f"spool {self.directory} holds {self.disk_bytes} bytes; a new {self.segment_bytes}-byte segment "
                 f"would exceed max_spool_bytes={self.max_bytes}"
             )
-        self._seal_active()
         segment = _Segment(self._next_id, _segment_path(self.directory, self._next_id), disk=self.segment_bytes)
         fd = os.open(segment.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -228,6 +237,9 @@ class Spool:
         self._next_id += 1
         self._segments[segment.id] = segment
         self._active = segment
+        self._active_id = segment.id
+        self._pos = 0
+        self._frames = 0
         if self.fsync is not FsyncPolicy.NEVER:
             self._sync_directory()
         return segment
@@ -237,6 +249,8 @@ class Spool:
         if segment is None:
             return
         assert self._map is not None
+        segment.used = self._pos
+        segment.frames = self._frames
         if self.fsync is not FsyncPolicy.NEVER:
             self._map.flush()
         self._map.close()
@@ -266,6 +280,7 @@ class Spool:
     # --- state ---------------------------------------------------------------------------
     @property
     def disk_bytes(self) -> int:
+        """Bytes the segment files take: sealed ones their size, the active one its preallocated size."""
         return sum(s.disk for s in self._segments.values())
 
     @property
