@@ -3,11 +3,13 @@
 Register from tests/conftest.py with ``pytest_plugins = ["tests.stack"]``; then any test can ask
 for ``local_aws`` (a :class:`localaws.LocalAWS`) and make clients with ``aws_client``. Tests share
 the one stack, so each test uses its own resource names (``unique_name``) and clears any fault
-it arms (the ``clean_faults`` fixture does it for you).
+it arms (the ``clean_faults`` fixture does it for you). A test directory may also borrow the
+fixtures (``from tests.stack import local_aws``): every borrower shares the same process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +18,24 @@ import pytest
 
 from localaws import LocalAWS, StackConfig
 
+_shared: dict[str, Any] = {"stack": None, "users": 0}
+
+
+@contextlib.contextmanager
+def shared_stack() -> Iterator[LocalAWS]:
+    """The one stack of this test process, however many fixtures (plugin or borrowed) ask for it;
+    stopped by PID when the last of them is done."""
+    if _shared["users"] == 0:
+        _shared["stack"] = LocalAWS.start(config=StackConfig.from_env())
+    _shared["users"] += 1
+    try:
+        yield _shared["stack"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["stack"].stop()
+            _shared["stack"] = None
+
 
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAWS]:
@@ -23,11 +43,8 @@ def local_aws() -> Iterator[LocalAWS]:
 
     ``LOCALAWS_KINESIS_FIXES=0 pytest tests/localaws`` runs against moto's Kinesis as shipped.
     """
-    stack = LocalAWS.start(config=StackConfig.from_env())
-    try:
+    with shared_stack() as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Until tests/conftest.py registers ``pytest_plugins = ["tests.stack"]``, borrow the fixtures here."""
+"""Borrow the stack fixtures (they share one process with tests/conftest.py's ``tests.stack`` plugin)."""
 
 from __future__ import annotations
 

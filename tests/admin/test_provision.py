@@ -1,0 +1,118 @@
+"""admin.provision and ``nicelist provision`` on the embedded stack (and a fake clock for the waits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from admin.provision import (
+    PUBLIC_ACCESS_BLOCK,
+    ProvisionConfig,
+    ProvisionTimeoutError,
+    ResourceConflictError,
+    provision,
+)
+from localaws import LocalAWS
+from nicelist.cli import main
+from nicelist.settings import AwsSettings, PipelineNames
+from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (shared with the tests.stack plugin)
+
+
+def _names() -> PipelineNames:
+    return PipelineNames(stream=unique_name("prov"), table=unique_name("prov"), bucket=unique_name("prov"))
+
+
+def _settings(stack: LocalAWS) -> AwsSettings:
+    return AwsSettings(region=stack.region, endpoint_url=stack.endpoint_url)
+
+
+def test_first_run_creates_everything_as_required(local_aws: LocalAWS) -> None:  # noqa: F811
+    names = _names()
+    report = provision(_settings(local_aws), names, 3)
+    assert report.changed and len(report.actions) == 5
+
+    stream = local_aws.client("kinesis").describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"]
+    assert (stream["StreamStatus"], stream["OpenShardCount"]) == ("ACTIVE", 3)
+    assert stream["StreamModeDetails"]["StreamMode"] == "PROVISIONED"
+    table = local_aws.client("dynamodb").describe_table(TableName=names.table)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "kid_id", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "kid_id", "AttributeType": "S"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    s3 = local_aws.client("s3")
+    rules = s3.get_bucket_encryption(Bucket=names.bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert s3.get_public_access_block(Bucket=names.bucket)["PublicAccessBlockConfiguration"] == PUBLIC_ACCESS_BLOCK
+
+
+def test_a_second_run_changes_nothing_and_a_different_shard_count_is_left_alone(local_aws: LocalAWS) -> None:  # noqa: F811
+    names = _names()
+    provision(_settings(local_aws), names, 2)
+    again = provision(_settings(local_aws), names, 2)
+    assert not again.changed and again.notes == ["nothing created or changed: stream, table and bucket already exist"]
+
+    other = provision(_settings(local_aws), names, 5)
+    assert not other.changed
+    assert any("2 open shards, not 5" in note for note in other.notes)
+    summary = local_aws.client("kinesis").describe_stream_summary(StreamName=names.stream)
+    assert summary["StreamDescriptionSummary"]["OpenShardCount"] == 2
+
+
+def test_a_missing_bucket_setting_is_repaired(local_aws: LocalAWS) -> None:  # noqa: F811
+    names = _names()
+    provision(_settings(local_aws), names, 1)
+    local_aws.client("s3").delete_public_access_block(Bucket=names.bucket)
+    report = provision(_settings(local_aws), names, 1)
+    assert report.actions == [f"bucket {names.bucket}: public access blocked"]
+
+
+def test_a_table_with_another_key_is_a_conflict(local_aws: LocalAWS) -> None:  # noqa: F811
+    names = _names()
+    local_aws.client("dynamodb").create_table(
+        TableName=names.table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(ResourceConflictError, match="kid_id"):
+        provision(_settings(local_aws), names, 1)
+
+
+class _CreatingForever:
+    """A Kinesis client whose new stream never leaves CREATING."""
+
+    def describe_stream_summary(self, StreamName: str) -> dict[str, Any]:
+        return {"StreamDescriptionSummary": {"StreamStatus": "CREATING", "OpenShardCount": 1}}
+
+
+def test_a_stream_that_never_becomes_active_times_out_on_the_injected_clock() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    config = ProvisionConfig(timeout_s=10, poll_interval_s=2)
+    with pytest.raises(ProvisionTimeoutError, match="stream .* ACTIVE"):
+        provision(
+            AwsSettings(),
+            _names(),
+            1,
+            config=config,
+            clients=lambda _: _CreatingForever(),
+            clock=lambda: now[0],
+            sleep=sleep,
+        )
+    assert sleeps == [2, 2, 2, 2, 2]
+
+
+def test_the_command_reports_what_it_did(local_aws: LocalAWS, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    names = _names()
+    argv = ["provision", "--endpoint", local_aws.endpoint_url, "--shards", "2"]
+    argv += ["--stream", names.stream, "--table", names.table, "--bucket", names.bucket]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert f"created stream {names.stream} with 2 shards" in first and "public access blocked" in first
+    assert main(argv) == 0
+    assert "nothing created or changed" in capsys.readouterr().out
