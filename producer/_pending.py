@@ -70,7 +70,7 @@ class PendingRecord:
         self.sequence_number = ""
         self.error_code = ""
         self.error_message = ""
-        self.closed = False  # the producer closed before delivery
+        self.closed = ""  # why the producer stopped before delivery, if it did
         self.callbacks: list[tuple[DeliveryFuture, Callable[[DeliveryFuture], None]]] = []
         self.completed = False  # outcome final (under lock); ``done`` follows outside the lock
         self.done = threading.Event()
@@ -81,9 +81,9 @@ class PendingRecord:
             return None
         payload = (self.payloads[index],)
         if self.closed:
+            last = f"; last error {self.error_code}" if self.error_code else ""
             return ProducerClosedError(
-                f"producer closed before delivery ({self.error_code or 'not sent'}); a spool keeps the event",
-                payload,
+                f"not delivered: {self.closed}{last} (with a spool, the next producer sends it)", payload
             )
         return DeliveryFailedError(
             self.error_code, self.error_message, attempts=self.attempts + self.attempts_other, payloads=payload

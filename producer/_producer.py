@@ -99,6 +99,9 @@ class Producer:
         self._accepted = 0  # hot counters live outside the dict
         self._spooled = 0
         self._closed = False  # no more put()
+        self._failure = ""  # why the sender thread stopped on its own, if it did
+        self._close_lock = threading.Lock()
+        self._shut = False  # close() finished
         self._stopping = False  # the sender thread must give up and exit
         self._counters = dict.fromkeys(
             (
@@ -145,7 +148,7 @@ class Producer:
         size = len(data)
         with self._lock:
             if self._closed:
-                raise ProducerClosedError("put() after close()")
+                raise ProducerClosedError(f"producer closed ({self._failure or 'close() was called'})")
             if self._buffered_bytes + size > self._max_buffered:
                 self._wait_for_space(size)
             segment = -1
@@ -241,38 +244,41 @@ class Producer:
         """Flush for up to ``timeout`` s (default ``close_timeout_s``), stop the sender thread, close
         the spool. Events still pending fail with ProducerClosedError (a spool keeps them for the next
         producer). Idempotent; returns the number of events that were still pending."""
-        with self._lock:
-            if self._closed and not self._thread.is_alive():
+        with self._close_lock:
+            if self._shut:
                 return 0
-            self._closed = True
-            self._space.notify_all()
-        pending = self.flush(self.config.close_timeout_s if timeout is None else timeout)
-        with self._lock:
-            self._stopping = True
-            self._wake.notify()
-        self._thread.join()
-        finished = self._abandon_pending()
-        for record in finished:
-            record.finish()
-        if self._spool is not None:
             with self._lock:
-                self._spool.close()
+                self._closed = True
+                self._space.notify_all()
+            pending = self.flush(self.config.close_timeout_s if timeout is None else timeout)
+            with self._lock:
+                self._stopping = True
+                self._wake.notify()
+            self._thread.join()
+            for record in self._abandon_pending("producer closed"):
+                record.finish()
+            if self._spool is not None:
+                with self._lock:
+                    self._spool.close()
+            self._shut = True
         if pending:
             where = f"kept in spool {self._spool.directory}" if self._spool is not None else "LOST: no spool"
             logger.error("producer closed with %s events undelivered (%s)", pending, where)
         return pending
 
-    def _abandon_pending(self) -> list[PendingRecord]:
+    def _abandon_pending(self, reason: str) -> list[PendingRecord]:
+        """Fail every record not yet final with ProducerClosedError; run ``finish()`` on the result."""
         with self._lock:
-            records = list(self._ready) + [r for _, _, r in self._retries] + self._in_flight
-            if self._open is not None and self._open.payloads:
-                records.append(self._open)
+            candidates = [*self._ready, *(r for _, _, r in self._retries), *self._in_flight]
+            if self._open is not None:
+                candidates.append(self._open)
             self._ready.clear()
             self._retries.clear()
             self._in_flight = []
             self._open = None
+            records = list({id(r): r for r in candidates if not r.completed}.values())
             for record in records:
-                record.closed = True
+                record.closed = reason
                 self._complete(record, ok=False)
             return records
 
@@ -306,13 +312,14 @@ class Producer:
                 finished = self._settle(request, outcomes)
                 for record in finished:
                     record.finish()
-        except BaseException:
-            logger.exception("producer sender thread died; pending events stay in the spool if there is one")
+        except Exception as exc:  # a bug, or the spool failing under us: stop loudly, lose nothing silently
+            logger.exception("producer sender thread died; undelivered events stay in the spool if there is one")
             with self._lock:
+                self._failure = f"sender thread died: {exc!r}"
                 self._closed = True
-                self._idle.notify_all()
                 self._space.notify_all()
-            raise
+            for record in self._abandon_pending(self._failure):
+                record.finish()
 
     def _next_request(self) -> list[PendingRecord] | None:
         """Wait until there is something to send; return it, or None when stopping."""
@@ -372,7 +379,6 @@ class Producer:
     def _settle(self, request: list[PendingRecord], outcomes: list[Outcome]) -> list[PendingRecord]:
         finished = []
         with self._lock:
-            self._in_flight = []
             now = self._clock()
             for record, outcome in zip(request, outcomes, strict=True):
                 if isinstance(outcome, Accepted):
@@ -410,6 +416,7 @@ class Producer:
                 self._counters["retried"] += 1
                 delay = self._backoff.delay_s(attempts, self._rng)
                 heapq.heappush(self._retries, (now + delay, next(self._retry_order), record))
+            self._in_flight = []
             self._idle.notify_all()
             self._space.notify_all()
         return finished

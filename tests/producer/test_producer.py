@@ -331,3 +331,24 @@ def test_failed_events_stay_in_the_spool(kinesis: Kinesis, tmp_path: Path) -> No
     with Producer(config(kinesis, spool_dir=tmp_path)) as producer:
         assert producer.flush(30) == 0
     assert stored_event_ids(kinesis) == [event["event_id"]]
+
+
+class BrokenKinesis:
+    """A client that fails in a way no botocore client does: a bug must stop the producer loudly."""
+
+    def put_records(self, **_: Any) -> dict[str, Any]:
+        raise RuntimeError("bug in a hand-made client")
+
+
+def test_a_dead_sender_thread_fails_futures_and_keeps_events_in_the_spool(tmp_path: Path) -> None:
+    cfg = ProducerConfig(stream_name=STREAM, kinesis_client=BrokenKinesis(), spool_dir=tmp_path, linger_ms=1)
+    producer = Producer(cfg)
+    future = producer.put(make_event())
+    error = future.exception(30)
+    assert isinstance(error, ProducerClosedError) and "sender thread died" in str(error)
+    with pytest.raises(ProducerClosedError, match="sender thread died"):
+        producer.put(make_event())
+    producer.close()
+    with Producer(ProducerConfig(stream_name=STREAM, kinesis_client=BrokenKinesis(), spool_dir=tmp_path)) as again:
+        assert again.metrics()["pending_events"] == 1  # the event waits in the spool
+        again.close(timeout=0)
