@@ -38,7 +38,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pipeline.add_argument("--bucket", help="bucket name (default: $NICELIST_BUCKET or nicelist-archive)")
     pipeline.add_argument("--work-dir", help="logs and spools here (default: a temporary directory)")
     pipeline.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the workers (300)")
+    pipeline.add_argument(
+        "--kcl",
+        dest="kcl_properties",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a KCL property for the demo's workers (repeatable)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--kcl wants KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from nicelist.commands.produce import load_plan
     from nicelist.settings import AwsSettings, PipelineNames
     from ops import ConfigError, OpsError
-    from ops._demo import DemoConfig, run_demo
+    from ops._demo import DEMO_WORKER_PROPERTIES, DemoConfig, run_demo
     from ops._progress import Progress
     from ops._summary import describe_demo
 
@@ -72,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             aws=AwsSettings.from_env(endpoint_url=args.endpoint) if external else None,
             work_dir=Path(args.work_dir) if args.work_dir else None,
             catch_up_timeout_s=args.timeout,
+            worker_properties={**DEMO_WORKER_PROPERTIES, **dict(_key_value(p) for p in args.kcl_properties)},
         )
     except (ConfigError, ValueError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
