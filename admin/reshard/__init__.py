@@ -7,6 +7,8 @@ Kinesis (:mod:`._executor`, :mod:`._metrics`); :mod:`._api` has one-call functio
     scale(kinesis_client, "nicelist", 8, progress=print)
 """
 
+import logging
+
 from admin.reshard._api import merge, read_status, rebalance, scale, split
 from admin.reshard._errors import (
     ClosedShardError,
@@ -44,6 +46,8 @@ from admin.reshard._steps import (
     plan_steps,
     update_shard_count_targets,
 )
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "HASH_SPACE",

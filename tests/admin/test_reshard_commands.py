@@ -12,20 +12,13 @@ import pytest
 from admin.reshard import HASH_SPACE, ReshardConfig, Resharder, Topology
 from localaws import LocalAWS
 from nicelist.cli import main
-from tests.stack import unique_name
+from tests.stack import local_aws, unique_name  # noqa: F401  (borrowed: one stack per test process)
 
 
-@pytest.fixture(scope="module")
-def stack(request: pytest.FixtureRequest) -> Iterator[LocalAWS]:
-    """The session's ``local_aws`` when conftest registers tests.stack; else one for this module."""
-    if request.config.pluginmanager.hasplugin("tests.stack"):
-        yield request.getfixturevalue("local_aws")
-        return
-    local = LocalAWS.start(port=0)
-    try:
-        yield local
-    finally:
-        local.stop()
+@pytest.fixture
+def stack(local_aws: LocalAWS) -> LocalAWS:  # noqa: F811
+    """The one embedded stack every borrower of tests.stack shares."""
+    return local_aws
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +24,20 @@ from localaws import LocalAWS
 from nicelist.settings import AwsSettings, PipelineNames
 from producer import DeliveryFuture, Producer, ProducerConfig
 from tests.factories import make_event
-from tests.stack import unique_name
+from tests.stack import local_aws, unique_name  # noqa: F401  (borrowed: one stack per test process)
 
 pytestmark = [pytest.mark.kcl, pytest.mark.timeout(600)]
 
-#: events per producer tick, and the tick: about 200 events/s, well within moto's pace
-BATCH = 40
+#: events per producer tick, and the tick: about 100 events/s, well within moto's pace
+BATCH = 20
 TICK_S = 0.2
 DEADLINE_S = 240.0
 
 
-@pytest.fixture(scope="module")
-def stack(request: pytest.FixtureRequest) -> Iterator[LocalAWS]:
-    """The session's ``local_aws`` when conftest registers tests.stack; else one for this module."""
-    if request.config.pluginmanager.hasplugin("tests.stack"):
-        yield request.getfixturevalue("local_aws")
-        return
-    local = LocalAWS.start(port=0)
-    try:
-        yield local
-    finally:
-        local.stop()
+@pytest.fixture
+def stack(local_aws: LocalAWS) -> LocalAWS:  # noqa: F811
+    """The one embedded stack every borrower of tests.stack shares."""
+    return local_aws
 
 
 class ArchiveReader:
