@@ -37,7 +37,6 @@ class PendingRecord:
         "partition_key",
         "payloads",
         "cost",
-        "event_bytes",
         "segments",
         "deadline",
         "blob",
@@ -59,7 +58,6 @@ class PendingRecord:
         self.partition_key = partition_key
         self.payloads: list[bytes] = []
         self.cost = cost  # bytes of the PutRecords entry this record will be
-        self.event_bytes = 0
         self.segments: dict[int, int] = {}  # spool segment id -> events of this record in it
         self.deadline = deadline  # monotonic time the linger ends
         self.blob = b""

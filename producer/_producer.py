@@ -93,7 +93,7 @@ class Producer:
         self._retries: list[tuple[float, int, PendingRecord]] = []
         self._retry_order = itertools.count()
         self._in_flight: list[PendingRecord] = []
-        self._pending_events = 0
+        self._completed_events = 0  # delivered, failed or abandoned; pending = accepted + replayed - this
         self._buffered_bytes = 0
         self._flushes = 0
         self._accepted = 0  # hot counters live outside the dict
@@ -146,19 +146,28 @@ class Producer:
             event = self._completed(event)
         data = self._codec.encode(event)
         size = len(data)
-        with self._lock:
+        cost = _COSTS.get(size) or _cost(size)
+        with self._lock:  # the hot path: _add() inlined
             if self._closed:
                 raise ProducerClosedError(f"producer closed ({self._failure or 'close() was called'})")
             if self._buffered_bytes + size > self._max_buffered:
                 self._wait_for_space(size)
-            segment = -1
-            if self._spool is not None:
-                segment = self._spool.append(data)
+            segment = self._spool.append(data) if self._spool is not None else -1  # first: it may refuse
+            record = self._open
+            if record is None or record.cost + cost > self._max_record_bytes:
+                record = self._new_record()
+            payloads = record.payloads
+            future = DeliveryFuture(record, len(payloads))
+            payloads.append(data)
+            record.cost += cost
+            if segment >= 0:
+                segments = record.segments
+                segments[segment] = segments.get(segment, 0) + 1
                 self._spooled += 1
-            future = self._add(data, segment)
+            self._buffered_bytes += size
             self._accepted += 1
             if callback is not None:
-                future._record.callbacks.append((future, callback))
+                record.callbacks.append((future, callback))
         return future
 
     def _completed(self, event: Any) -> Any:
@@ -187,27 +196,28 @@ class Producer:
             if self._closed:
                 raise ProducerClosedError("producer closed while put() waited for buffer space")
 
-    def _add(self, data: bytes, segment: int) -> DeliveryFuture:
-        """Append one encoded event to the open aggregated record (lock held)."""
+    def _add(self, data: bytes, segment: int) -> None:
+        """Append one encoded event to the open aggregated record (lock held); put() inlines this."""
         size = len(data)
         cost = _COSTS.get(size) or _cost(size)
         record = self._open
         if record is None or record.cost + cost > self._max_record_bytes:
-            if record is not None:
-                self._seal(record)
-            key = random_partition_key(self._random_bytes)
-            record = self._open = PendingRecord(key, empty_cost(key), self._clock() + self._linger_s, self._lock)
-            self._wake.notify()
-        index = len(record.payloads)
+            record = self._new_record()
         record.payloads.append(data)
         record.cost += cost
-        record.event_bytes += size
         if segment >= 0:
             segments = record.segments
             segments[segment] = segments.get(segment, 0) + 1
         self._buffered_bytes += size
-        self._pending_events += 1
-        return DeliveryFuture(record, index)
+
+    def _new_record(self) -> PendingRecord:
+        """Seal the open aggregated record, if any, and open a new one with a fresh key (lock held)."""
+        if self._open is not None:
+            self._seal(self._open)
+        key = random_partition_key(self._random_bytes)
+        record = self._open = PendingRecord(key, empty_cost(key), self._clock() + self._linger_s, self._lock)
+        self._wake.notify()
+        return record
 
     def _seal(self, record: PendingRecord) -> None:
         """Build the aggregated record's bytes and queue it for sending (lock held)."""
@@ -238,7 +248,8 @@ class Producer:
 
     def _pending_locked(self) -> int:
         backlog = self._spool.backlog_events if self._spool is not None else 0
-        return self._pending_events + backlog + (1 if self._backlog_next is not None else 0)
+        taken = self._accepted + self._counters["replayed"] - self._completed_events
+        return taken + backlog + (1 if self._backlog_next is not None else 0)
 
     def close(self, timeout: float | None = None) -> int:
         """Flush for up to ``timeout`` s (default ``close_timeout_s``), stop the sender thread, close
@@ -427,8 +438,8 @@ class Producer:
             for segment, count in record.segments.items():
                 self._spool.ack(segment, count)
         # a failed event is not acknowledged: it stays in the spool for the next producer
-        self._buffered_bytes -= record.event_bytes
-        self._pending_events -= len(record.payloads)
+        self._buffered_bytes -= sum(map(len, record.payloads))
+        self._completed_events += len(record.payloads)
         record.completed = True
         self._idle.notify_all()
         self._space.notify_all()
