@@ -129,7 +129,8 @@ class DeliveryFuture:
 
     def add_done_callback(self, callback: Callable[[DeliveryFuture], None]) -> None:
         """Call ``callback(future)`` once delivered or failed: from the producer's sender thread, or
-        at once if already done. Exceptions it raises are logged."""
+        at once if already done. Exceptions it raises are logged. Keep callbacks short and never
+        put() from one: the sender thread is what frees buffer space."""
         record = self._record
         with record.lock:
             if not record.completed:
