@@ -76,12 +76,15 @@ class LocalAWS:
     block) sends SIGTERM, then SIGKILL after ``stop_timeout_s``, to that PID only.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], *, host: str, port: int, config: StackConfig) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], *, host: str, port: int, config: StackConfig, owns_log: bool = False
+    ) -> None:
         self._process = process
         self.host = host
         self.port = port
         self.config = config
         self.log_path = config.log_path
+        self._owns_log = owns_log
 
     # -- lifecycle ---------------------------------------------------------------------------
     @classmethod
@@ -90,6 +93,7 @@ class LocalAWS:
         if config.port != port and port != 0:
             config = StackConfig(**{**config.__dict__, "port": port})
         log_path = config.log_path
+        owns_log = log_path is None
         if log_path is None:
             handle, name = tempfile.mkstemp(prefix="localaws-", suffix=".log")
             os.close(handle)
@@ -123,7 +127,7 @@ class LocalAWS:
         finally:
             if listener is not None:
                 listener.close()  # the child holds its own copy
-        stack = cls(process, host=config.host, port=actual_port, config=config)
+        stack = cls(process, host=config.host, port=actual_port, config=config, owns_log=owns_log)
         logger.info("localaws pid %s starting on %s (log %s)", process.pid, stack.endpoint_url, log_path)
         try:
             stack._wait_ready(config.start_timeout_s)
@@ -150,7 +154,10 @@ class LocalAWS:
         raise StackStartError(f"localaws did not answer within {timeout_s:.0f} s ({last_error}):\n{self.log_tail()}")
 
     def stop(self) -> int | None:
-        """SIGTERM, wait, then SIGKILL; returns the exit status. Safe to call twice."""
+        """SIGTERM, wait, then SIGKILL; returns the exit status. Safe to call twice.
+
+        A temporary log this object created is removed after a clean exit and kept otherwise.
+        """
         process = self._process
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -160,6 +167,9 @@ class LocalAWS:
                 logger.warning("localaws pid %s ignored SIGTERM; killing it", process.pid)
                 process.kill()
                 process.wait(self.config.stop_timeout_s)
+        if self._owns_log and process.returncode == 0 and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+            self._owns_log = False
         return process.returncode
 
     def __enter__(self) -> LocalAWS:

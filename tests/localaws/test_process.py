@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -77,6 +78,8 @@ def test_the_server_exits_when_its_parent_is_killed() -> None:
     server_pid = 0
     try:
         assert parent.stdout is not None
+        ready, _, _ = select.select([parent.stdout], [], [], 60)
+        assert ready, "the parent printed no server pid within 60 s"
         server_pid = int(parent.stdout.readline())
         assert _alive(server_pid)
         parent.send_signal(signal.SIGKILL)
