@@ -1,7 +1,18 @@
 """Fixes to moto 5.2.5's Kinesis that the KCL and our tests need, one module per concern.
 
-Each module patches moto's classes in the server process only, and only on the moto version
-it was written against (:data:`MOTO_VERSION`); :func:`apply_all` refuses any other version.
+- ``record_index``: a shard's records in a list indexed by sequence number (puts and gets cost
+  what they handle, not the shard's size);
+- ``routing``: puts go to the open shard whose range holds the key, both ends inclusive;
+- ``resharding``: split/merge keep lineage, close parents with an EndingSequenceNumber and
+  never copy their records; OpenShardCount counts open shards;
+- ``shard_end``: GetRecords past a closed shard's last record returns ChildShards and no
+  NextShardIterator (the KCL's SHARD_END);
+- ``list_shards``: ShardFilter, ExclusiveStartShardId and NextToken pagination;
+- ``fast_responses``: PutRecords/GetRecords serialised with ``json.dumps`` (JSON protocol).
+
+Each module patches moto's classes in the server process only (never a test process, where
+other tests use moto in-process), and only on the moto version it was written against
+(:data:`MOTO_VERSION`): :func:`apply_all` refuses any other version.
 """
 
 from __future__ import annotations
