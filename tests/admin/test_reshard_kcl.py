@@ -119,6 +119,11 @@ def test_workers_keep_consuming_while_the_stream_scales_4_8_3(stack: LocalAWS, t
     archive = ArchiveReader(aws.client("s3"), names.bucket)
     log = tmp_path / "worker.log"
     progress: list[str] = []
+    started = time.monotonic()
+    phases: list[str] = []
+
+    def phase(name: str) -> None:
+        phases.append(f"{name} {time.monotonic() - started:.0f}s")
 
     worker = WorkerProcess.start(
         WorkerConfig(
@@ -136,8 +141,10 @@ def test_workers_keep_consuming_while_the_stream_scales_4_8_3(stack: LocalAWS, t
             steady.thread.start()
             try:
                 wait_until("first archived events", lambda: bool(archive.refresh()), worker, log)
+                phase("first archived")
 
                 scale(kinesis, names.stream, 8, progress=progress.append)
+                phase("scaled to 8")
                 after_8 = steady.count()
                 wait_until(
                     "events put after scaling to 8 archived",
@@ -146,7 +153,9 @@ def test_workers_keep_consuming_while_the_stream_scales_4_8_3(stack: LocalAWS, t
                     log,
                 )
 
+                phase("consuming the 8")
                 scale(kinesis, names.stream, 3, progress=progress.append)
+                phase("scaled to 3")
                 after_3 = steady.count()
                 wait_until(
                     "events put after scaling to 3 archived",
@@ -154,6 +163,7 @@ def test_workers_keep_consuming_while_the_stream_scales_4_8_3(stack: LocalAWS, t
                     worker,
                     log,
                 )
+                phase("consuming the 3")
             finally:
                 steady.stopping.set()
                 steady.thread.join(timeout=30)
@@ -163,6 +173,7 @@ def test_workers_keep_consuming_while_the_stream_scales_4_8_3(stack: LocalAWS, t
 
         sent = steady.ids()
         wait_until("every delivered event archived", lambda: sent <= archive.refresh(), worker, log)
+        phase("all archived")
     finally:
         worker.stop(timeout=30)
 
@@ -176,3 +187,4 @@ def test_workers_keep_consuming_while_the_stream_scales_4_8_3(stack: LocalAWS, t
     assert [line.split(" ")[0] for line in progress if line.startswith("UpdateShardCount")] == ["UpdateShardCount"] * 3
     duplicates = len(archive.event_ids) - len(set(archive.event_ids))
     print(f"{len(sent)} events sent, all archived; {duplicates} archived twice; shards seen {len(archive.shard_ids)}")
+    print("phases: " + ", ".join(phases))
