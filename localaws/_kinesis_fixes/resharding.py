@@ -1,10 +1,13 @@
 """SplitShard, MergeShards and UpdateShardCount as Kinesis does them.
 
 moto 5.2.5 re-puts a parent's records into its children (readers see every record twice,
-with new sequence numbers), accepts merges of closed or non-adjacent shards, and never updates
-OpenShardCount. Here children get parent lineage and a creation time, parents are closed with
-an EndingSequenceNumber and a close time, and their records stay where they are. moto's own
-UpdateShardCount (split every open shard, then merge neighbours) runs on these fixed methods.
+with new sequence numbers), accepts merges of closed or non-adjacent shards, never updates
+OpenShardCount, and scales by splitting every shard and merging neighbours, so the result is
+not uniform. Here children get parent lineage and a creation time, parents are closed with an
+EndingSequenceNumber and a close time, and their records stay where they are. UpdateShardCount
+(UNIFORM_SCALING) ends with ``target`` equal hash ranges: it splits open shards at the target
+boundaries, then merges the pieces inside each target range; like AWS it accepts at most double
+and at least half the open shard count.
 """
 
 from __future__ import annotations
@@ -12,9 +15,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from nicelist.limits import KINESIS_HASH_KEY_MAX, UPDATE_SHARD_COUNT_MAX_FACTOR, UPDATE_SHARD_COUNT_MAX_SHARDS
+
 from ._patching import patch
 
 _PATCHED = "_localaws_resharding"
+
+
+def uniform_ranges(count: int) -> list[tuple[int, int]]:
+    """``count`` hash key ranges splitting the key space evenly, as CreateStream lays them out."""
+    step = (KINESIS_HASH_KEY_MAX + 1) // count
+    return [(i * step, KINESIS_HASH_KEY_MAX if i == count - 1 else (i + 1) * step - 1) for i in range(count)]
 
 
 def _next_shard_index(stream: Any) -> int:
@@ -31,7 +42,7 @@ def _close(shard: Any, now: float) -> None:
 
 
 def apply() -> None:
-    from moto.kinesis.exceptions import InvalidArgumentError
+    from moto.kinesis.exceptions import InvalidArgumentError, StreamCannotBeUpdatedError
     from moto.kinesis.models import Shard, Stream
 
     if getattr(Stream, _PATCHED, False):
@@ -93,6 +104,34 @@ def apply() -> None:
         self.shards[merged.shard_id] = merged
         self.shard_count = _open_count(self)
 
+    def update_shard_count(self: Any, target_shard_count: int) -> None:
+        if self.stream_mode.get("StreamMode", "") == "ON_DEMAND":
+            raise StreamCannotBeUpdatedError(stream_name=self.stream_name, account_id=self.account_id)
+        current = _open_count(self)
+        target = int(target_shard_count)
+        if not 1 <= target <= UPDATE_SHARD_COUNT_MAX_SHARDS:
+            raise InvalidArgumentError(f"TargetShardCount {target} must be 1..{UPDATE_SHARD_COUNT_MAX_SHARDS}.")
+        if target > current * UPDATE_SHARD_COUNT_MAX_FACTOR or target * UPDATE_SHARD_COUNT_MAX_FACTOR < current:
+            raise InvalidArgumentError(
+                f"UpdateShardCount of stream {self.stream_name} under account {self.account_id} from {current} to "
+                f"{target} shards: the target must be at most double and at least half the open shard count."
+            )
+        ranges = uniform_ranges(target)
+        for low, _ in ranges[1:]:  # first cut at every target boundary...
+            holder = next(s for s in self.shards.values() if s.is_open and s.starting_hash <= low <= s.ending_hash)
+            if holder.starting_hash < low:
+                self.split_shard(holder.shard_id, str(low))
+        for low, high in ranges:  # ...then join the pieces inside each target range
+            while True:
+                inside = sorted(
+                    (s for s in self.shards.values() if s.is_open and low <= s.starting_hash and s.ending_hash <= high),
+                    key=lambda s: s.starting_hash,
+                )
+                if len(inside) < 2:
+                    break
+                self.merge_shards(inside[0].shard_id, inside[1].shard_id)
+        self.shard_count = _open_count(self)
+
     original_summary = Stream.to_json_summary
 
     def to_json_summary(self: Any) -> dict[str, Any]:
@@ -103,5 +142,6 @@ def apply() -> None:
     patch(Shard, "__init__", shard_init)
     patch(Stream, "split_shard", split_shard)
     patch(Stream, "merge_shards", merge_shards)
+    patch(Stream, "update_shard_count", update_shard_count)
     patch(Stream, "to_json_summary", to_json_summary)
     patch(Stream, _PATCHED, True)

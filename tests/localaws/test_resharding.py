@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from nicelist.limits import KINESIS_HASH_KEY_MAX
 from tests.localaws.kinesis_helpers import new_stream, put, read_shard, shards_by_id
 
 
@@ -106,3 +107,32 @@ def test_update_shard_count_reshards_with_lineage_and_loses_or_copies_nothing(aw
     assert len(_open(shards)) == 2
     assert kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["OpenShardCount"] == 2
     assert len(_all_records(kinesis, stream)) == 600
+
+
+@pytest.mark.parametrize(("start", "target"), [(4, 6), (6, 3), (3, 5), (4, 8), (8, 4), (5, 5)])
+def test_update_shard_count_ends_with_uniform_ranges(aws_client: Any, start: int, target: int) -> None:
+    kinesis = aws_client("kinesis")
+    stream = new_stream(kinesis, start)
+    kinesis.update_shard_count(StreamName=stream, TargetShardCount=target, ScalingType="UNIFORM_SCALING")
+    shards = shards_by_id(kinesis, stream)
+    ranges = sorted(
+        (int(shards[s]["HashKeyRange"]["StartingHashKey"]), int(shards[s]["HashKeyRange"]["EndingHashKey"]))
+        for s in _open(shards)
+    )
+    step = (KINESIS_HASH_KEY_MAX + 1) // target
+    assert [low for low, _ in ranges] == [i * step for i in range(target)]
+    assert ranges[-1][1] == KINESIS_HASH_KEY_MAX
+    assert all(a_end + 1 == b_start for (_, a_end), (b_start, _) in zip(ranges, ranges[1:], strict=False))
+    for shard in shards.values():  # every shard but the originals descends from shards of the stream
+        for parent in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")):
+            assert parent is None or parent in shards
+
+
+def test_update_shard_count_refuses_more_than_double_or_less_than_half(aws_client: Any) -> None:
+    kinesis = aws_client("kinesis")
+    stream = new_stream(kinesis, 4)
+    for target in (9, 1):
+        with pytest.raises(ClientError) as refused:
+            kinesis.update_shard_count(StreamName=stream, TargetShardCount=target, ScalingType="UNIFORM_SCALING")
+        assert refused.value.response["Error"]["Code"] == "InvalidArgumentException"
+    assert len(_open(shards_by_id(kinesis, stream))) == 4
