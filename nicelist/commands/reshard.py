@@ -189,6 +189,12 @@ def _mutate(args: argparse.Namespace) -> int:
         return 0
     if not args.yes and not _confirm():
         return 1
+    if args.action == "rebalance":
+        # re-running plain `rebalance` after an interruption would aim at the interim shard count
+        _err(
+            f"if interrupted, finish with: nicelist reshard rebalance --shards {plan.after.open_count} "
+            f"--tolerance {args.tolerance:g} --stream {stream}"
+        )
     result = resharder.execute(plan)
     print(
         f"done: {len(result.completed)} call(s); stream {stream} is ACTIVE with {result.final.open_count} open shards"
