@@ -24,7 +24,7 @@ def _speaks_json(response: Any) -> bool:
 
 def _record(record: Any) -> dict[str, Any]:
     return {
-        "Data": record.data,
+        "Data": record.data,  # base64 text, as the JSON protocol carries blobs
         "PartitionKey": record.partition_key,
         "SequenceNumber": str(record.sequence_number),
         "ApproximateArrivalTimestamp": round(record.created_at, 3),
