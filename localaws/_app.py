@@ -1,6 +1,6 @@
 """The WSGI application the server runs: moto behind one lock, fault injection and an admin endpoint.
 
-Request flow: ``/_localaws/...`` is answered here (health, faults); any other request is
+Request flow: ``/_localaws/...`` is answered here (health, faults, stats); any other request is
 classified (:func:`localaws._faults.classify`), failed if an armed fault matches, and otherwise
 handed to moto's dispatcher while holding :data:`MOTO_LOCK`: moto's backends are not
 thread-safe, and the body is drained under the lock too because moto may build it lazily.
@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -40,6 +41,9 @@ class LocalAWSApp:
         self._moto_app = moto_app
         self.faults = faults if faults is not None else FaultTable()
         self._info = info
+        #: (service, operation, HTTP status) -> requests answered; GET /_localaws/stats
+        self.stats: Counter[tuple[str, str, int]] = Counter()
+        self._stats_lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
@@ -55,20 +59,40 @@ class LocalAWSApp:
             status, headers, body = render_error(request, fault)
             start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
             return [body]
-        with MOTO_LOCK:
-            result = self._moto_app(environ, start_response)
-            try:
-                return [b"".join(result)]
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+        statuses: list[int] = []
+
+        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            statuses.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        try:
+            with MOTO_LOCK:
+                result = self._moto_app(environ, recording_start_response)
+                try:
+                    return [b"".join(result)]
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+        finally:
+            status = statuses[-1] if statuses else 500
+            if status >= 500:
+                logger.warning("%s %s answered %s", request.service, request.operation, status)
+            with self._stats_lock:
+                self.stats[(request.service, request.operation or "?", status)] += 1
 
     def _admin(self, environ: WSGIEnvironment, start_response: StartResponse, route: str) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         try:
             if route == "health" and method == "GET":
                 return _json(start_response, 200, {"status": "ok", "pid": os.getpid(), **self._info})
+            if route == "stats" and method == "GET":
+                with self._stats_lock:
+                    rows = [
+                        {"service": service, "operation": operation, "status": status, "count": count}
+                        for (service, operation, status), count in sorted(self.stats.items())
+                    ]
+                return _json(start_response, 200, {"requests": rows})
             if route == "faults" and method == "GET":
                 return _json(start_response, 200, {"faults": self.faults.snapshot()})
             if route == "faults" and method == "POST":

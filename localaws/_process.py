@@ -255,6 +255,10 @@ class LocalAWS:
         }
         return int(self._admin("POST", "faults", document)["id"])
 
+    def stats(self) -> list[dict[str, Any]]:
+        """Requests answered so far, by service, operation and HTTP status (faults not included)."""
+        return list(self._admin("GET", "stats")["requests"])
+
     def faults(self) -> list[dict[str, Any]]:
         """Faults still armed, with how many times each will still fire."""
         return list(self._admin("GET", "faults")["faults"])

@@ -91,3 +91,14 @@ def test_the_server_exits_when_its_parent_is_killed() -> None:
             parent.wait(10)
         if server_pid and _alive(server_pid):
             os.kill(server_pid, signal.SIGKILL)
+
+
+def test_stats_count_requests_by_operation_and_status(local_aws: LocalAWS) -> None:
+    kinesis = local_aws.client("kinesis", retries={"mode": "standard", "total_max_attempts": 1})
+    before = {(r["operation"], r["status"]): r["count"] for r in local_aws.stats() if r["service"] == "kinesis"}
+    kinesis.list_streams()
+    with pytest.raises(Exception, match="ResourceNotFound"):
+        kinesis.describe_stream_summary(StreamName="no-such-stream-for-stats")
+    after = {(r["operation"], r["status"]): r["count"] for r in local_aws.stats() if r["service"] == "kinesis"}
+    assert after[("ListStreams", 200)] == before.get(("ListStreams", 200), 0) + 1
+    assert after[("DescribeStreamSummary", 400)] == before.get(("DescribeStreamSummary", 400), 0) + 1
