@@ -78,3 +78,18 @@ def test_get_records_pages_in_order_from_every_iterator_type(aws_client: Any) ->
     stamped = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=boundary))
     assert [r["SequenceNumber"] for r in stamped["Records"]] == ["1201", "1202", "1203"]
     assert stamped["MillisBehindLatest"] == 0
+
+
+def test_stored_records_expose_what_moto_records_expose() -> None:
+    import base64
+    import datetime
+
+    from localaws._kinesis_fixes.record_index import StoredRecord
+
+    record = StoredRecord("kid-1", base64.b64encode(b"\x00\xffdata").decode(), 7, None)
+    assert record.data == base64.b64encode(b"\x00\xffdata").decode()
+    assert record.to_json()["Data"] == b"\x00\xffdata"
+    assert record.to_json()["SequenceNumber"] == "7"
+    assert record.created_at_datetime.tzinfo is None  # naive UTC, like moto's utcnow()
+    as_utc = record.created_at_datetime.replace(tzinfo=datetime.UTC)
+    assert as_utc.timestamp() == pytest.approx(record.created_at, abs=1e-3)
