@@ -15,7 +15,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 
 from ._errors import CorruptBodyError, NotSingleObjectError, UnknownSchemaError, ValidationError
-from ._fast_writer import FOR_FINGERPRINT, write_behaviour_event
+from ._fast_writer import FOR_FINGERPRINT, try_write_plain_event, write_behaviour_event
 from ._registry import BEHAVIOUR_EVENT, SchemaVersion, by_fingerprint, latest
 from ._validate import to_epoch_ms, validate_event
 
@@ -37,6 +37,10 @@ class BehaviourEventCodec:
 
     def encode(self, event: Any) -> bytes:
         """Validate ``event`` and return its single-object encoding; raise ValidationError."""
+        if self._fast:
+            body = try_write_plain_event(event)
+            if body is not None:
+                return self._header + body
         return self.encode_valid(validate_event(event))
 
     def encode_valid(self, event: dict[str, Any]) -> bytes:

@@ -8,8 +8,18 @@ back to fastavro. A property test checks that both give the same bytes.
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any
+
+from ._validate import (
+    APP_VERSION_MAX_CHARS,
+    FIELDS,
+    ID_MAX_CHARS,
+    MAX_OBSERVED_AT_MS,
+    MIN_OBSERVED_AT_MS,
+    NOTE_MAX_CHARS,
+)
 
 #: behaviour_event v2; ``tests/schemas`` fails if the v2 file changes under this writer.
 FOR_FINGERPRINT = bytes.fromhex("71485aebeb66c3fe")
@@ -19,6 +29,9 @@ _PRESENT = b"\x02"
 _BEHAVIOUR_INDEX = {"NAUGHTY": b"\x00", "NICE": b"\x02"}
 _pack_location = struct.Struct("<dd").pack
 _SMALL = [bytes((n << 1,)) for n in range(64)]
+_UUID_LENGTH = _SMALL[36]
+_is_uuid = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+_known_fields = FIELDS.issuperset
 
 
 def _long(value: int) -> bytes:
@@ -52,5 +65,73 @@ def write_behaviour_event(event: dict[str, Any]) -> bytes:
             _NULL if note is None else _PRESENT + _string(note),
             _NULL if location is None else _PRESENT + _pack_location(location["lat"], location["lon"]),
             _NULL if app_version is None else _PRESENT + _string(app_version),
+        )
+    )
+
+
+def _bounded_string(value: Any, max_chars: int) -> bytes | None:
+    if type(value) is not str or not 0 < len(value) <= max_chars:
+        return None
+    return _string(value)
+
+
+def _optional_string(value: Any, max_chars: int) -> bytes | None:
+    if value is None:
+        return _NULL
+    encoded = _bounded_string(value, max_chars)
+    return None if encoded is None else _PRESENT + encoded
+
+
+def try_write_plain_event(event: Any) -> bytes | None:
+    """Check and write, in one pass, the common case: a plain dict of plain values, all valid.
+
+    Returns the Avro body, or None for anything else (invalid, a datetime, a Mapping that is not a
+    dict, an empty note...): the caller then takes the full path, ``validate_event`` and its exact
+    messages. It accepts nothing ``validate_event`` refuses; a property test holds both to that.
+    """
+    if type(event) is not dict or not _known_fields(event):
+        return None
+    get = event.get
+    event_id = get("event_id")
+    observed_at = get("observed_at")
+    behaviour = _BEHAVIOUR_INDEX.get(get("behaviour"))  # type: ignore[arg-type]
+    if (
+        type(event_id) is not str
+        or not _is_uuid(event_id)
+        or behaviour is None
+        or type(observed_at) is not int
+        or not MIN_OBSERVED_AT_MS <= observed_at <= MAX_OBSERVED_AT_MS
+    ):
+        return None
+    kid_id = _bounded_string(get("kid_id"), ID_MAX_CHARS)
+    elf_id = _bounded_string(get("elf_id"), ID_MAX_CHARS)
+    note = _optional_string(get("note"), NOTE_MAX_CHARS)
+    app_version = _optional_string(get("app_version"), APP_VERSION_MAX_CHARS)
+    if kid_id is None or elf_id is None or note is None or app_version is None:
+        return None
+    location = get("location")
+    if location is None:
+        where = _NULL
+    elif type(location) is dict and len(location) == 2:
+        lat: Any = location.get("lat")
+        lon: Any = location.get("lon")
+        if type(lat) not in (float, int) or type(lon) not in (float, int):
+            return None
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):  # NaN fails too
+            return None
+        where = _PRESENT + _pack_location(lat, lon)
+    else:
+        return None
+    return b"".join(
+        (
+            _UUID_LENGTH,
+            event_id.encode("ascii"),
+            kid_id,
+            elf_id,
+            behaviour,
+            _long(observed_at),
+            note,
+            where,
+            app_version,
         )
     )

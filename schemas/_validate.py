@@ -27,7 +27,7 @@ MAX_OBSERVED_AT_MS = 253_402_300_799_999
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_FIELDS = frozenset(("event_id", "kid_id", "elf_id", "behaviour", "observed_at", "note", "location", "app_version"))
+FIELDS = frozenset(("event_id", "kid_id", "elf_id", "behaviour", "observed_at", "note", "location", "app_version"))
 _LOCATION_FIELDS = frozenset(("lat", "lon"))
 _REQUIRED = ("event_id", "kid_id", "elf_id", "behaviour", "observed_at")
 
@@ -105,9 +105,9 @@ def validate_event(event: Any) -> dict[str, Any]:
     """
     if type(event) is not dict and not isinstance(event, Mapping):
         raise ValidationError("event", f"must be a mapping, got {type(event).__name__}")
-    if not _FIELDS.issuperset(event):
-        unknown = sorted(str(k) for k in event if k not in _FIELDS)
-        raise ValidationError(unknown[0], f"unknown field (known: {', '.join(sorted(_FIELDS))})")
+    if not FIELDS.issuperset(event):
+        unknown = sorted(str(k) for k in event if k not in FIELDS)
+        raise ValidationError(unknown[0], f"unknown field (known: {', '.join(sorted(FIELDS))})")
     for field in _REQUIRED:
         if event.get(field) is None:
             raise ValidationError(field, "required field is missing")

@@ -153,3 +153,36 @@ def test_bad_enum_index_is_a_corrupt_body() -> None:
 def test_decode_errors_share_the_package_root() -> None:
     assert issubclass(DecodeError, SchemaError)
     assert issubclass(schemas.ValidationError, SchemaError)
+
+
+anything = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=140) | st.binary(max_size=8)
+near_valid_events = st.fixed_dictionaries(
+    {},
+    optional={
+        "event_id": st.uuids().map(str) | st.text(max_size=40) | anything,
+        "kid_id": texts | st.just("") | st.text(min_size=129, max_size=130) | anything,
+        "elf_id": texts | anything,
+        "behaviour": st.sampled_from(["NAUGHTY", "NICE", "nice", ""]) | anything,
+        "observed_at": st.integers(0, 2**64) | anything,
+        "note": st.none() | st.text(max_size=1030) | anything,
+        "location": st.none()
+        | st.dictionaries(st.sampled_from(["lat", "lon", "alt"]), st.floats() | st.integers() | anything, max_size=3)
+        | anything,
+        "app_version": st.none() | st.text(max_size=70) | anything,
+        "behavior": anything,
+    },
+)
+
+
+@given(near_valid_events)
+def test_fast_path_accepts_exactly_what_the_validator_accepts(event: dict) -> None:
+    """BehaviourEventCodec.encode checks plain dicts in one pass; it must agree with validate_event."""
+    codec = BehaviourEventCodec()
+    try:
+        expected = codec.encode_valid(schemas.validate_event(event))
+    except schemas.ValidationError as refusal:
+        with pytest.raises(schemas.ValidationError) as caught:
+            codec.encode(event)
+        assert str(caught.value) == str(refusal)
+    else:
+        assert codec.encode(event) == expected
