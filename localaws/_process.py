@@ -119,6 +119,9 @@ class LocalAWS:
             command.append("--no-kinesis-fixes")
         command += list(config.extra_args)
         env = {**os.environ, **config.extra_env}
+        # the child imports this very package, wherever the parent's working directory is
+        package_root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         try:
             with open(log_path, "ab") as log:
                 process = subprocess.Popen(
