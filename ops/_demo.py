@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -35,11 +36,11 @@ from ._watch import ArchiveWatcher
 
 log = logging.getLogger(__name__)
 
-#: Against moto, KCL 3's graceful lease handoff (on by default) was seen to strand a child shard
-#: after a reshard: both workers let go of it and its last records were never processed. Off, a
-#: lease moves the KCL 2 way (the new owner resumes from the last checkpoint; replays are
-#: idempotent here), which the processors handle.
-DEMO_WORKER_PROPERTIES = {"isGracefulLeaseHandoffEnabled": "false"}
+#: With leaseAssignmentIntervalMillis at 2 s (properties/local.properties), KCL 3's variance-based
+#: rebalancing moved leases back and forth between the two workers every few seconds; with moto,
+#: runs ended with a child shard owned by a worker that no longer processed it. The demo keeps
+#: the initial assignment (new child shards are still assigned) and does not rebalance.
+DEMO_WORKER_PROPERTIES = {"varianceBalancingFrequency": "1000000"}
 #: a worker that died is restarted (as its supervisor would) at most this many times
 MAX_WORKER_RESTARTS = 3
 
@@ -67,6 +68,8 @@ class DemoConfig:
     archive_max_file_age_s: float = 3.0
     #: extra environment for the workers and their record processors
     worker_env: Mapping[str, str] = field(default_factory=dict)
+    #: the workers' (KCL and record processors') log level; logs go to the work directory
+    worker_log_level: str = "INFO"
     #: KCL properties for the demo's workers, over the template's
     worker_properties: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_WORKER_PROPERTIES))
     poll_interval_s: float = 1.0
@@ -139,15 +142,39 @@ class DemoSummary:
 class _Workers:
     """The KCL workers, restarted when one dies, stopped (by PID) at the end."""
 
-    def __init__(self, make_config: Callable[[int], Any], count: int) -> None:
+    def __init__(self, make_config: Callable[[int], Any]) -> None:
         from consumer.daemon import WorkerProcess
 
         self._start = WorkerProcess.start
         self._make_config = make_config
         self.processes: list[Any] = []
         self.restarts = 0
+
+    def _launch(self, index: int) -> Any:
+        """Start worker ``index`` with Ctrl-C and SIGTERM deferred until it is on the list that
+        :meth:`stop` walks, so an interrupt can never leave a worker nobody stops. (Deferred by
+        a Python handler, not a signal mask: a mask would be inherited by the JVM.)"""
+        deferred: list[int] = []
+        previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, lambda signum, frame: deferred.append(signum))
+        try:
+            process = self._start(self._make_config(index))
+            if index < len(self.processes):
+                self.processes[index] = process
+            else:
+                self.processes.append(process)
+            return process
+        finally:
+            for held, handler in previous.items():
+                signal.signal(held, handler)
+            if deferred:
+                raise KeyboardInterrupt
+
+    def start(self, count: int) -> None:
         for index in range(count):
-            self.processes.append(self._start(make_config(index)))
+            self._launch(index)
 
     def supervise(self) -> None:
         for index, process in enumerate(self.processes):
@@ -158,14 +185,22 @@ class _Workers:
                 raise DemoError(f"worker {index} exited with status {status} and was restarted too often")
             log.warning("worker %s (pid %s) exited with status %s; restarting it", index, process.pid, status)
             self.restarts += 1
-            self.processes[index] = self._start(self._make_config(index))
+            self._launch(index)
 
     def stop(self) -> None:
-        for process in self.processes:
+        """SIGTERM every worker at once (each drains and checkpoints), SIGKILL any that linger."""
+
+        def stop_one(process: Any) -> None:
             try:
                 process.stop(timeout=30)
             except Exception:
                 log.exception("stopping worker pid %s failed", process.pid)
+
+        threads = [threading.Thread(target=stop_one, args=(p,), name=f"stop-{p.pid}") for p in self.processes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
 def _leases_owned(dynamodb: Any, lease_table: str) -> int:
@@ -257,14 +292,15 @@ def run_demo(
                     processor=processor,
                     run_dir=work_dir / f"worker-{index}",
                     log_path=work_dir / f"worker-{index}.log",
-                    log_level="WARN",
+                    log_level=config.worker_log_level,
                     properties=config.worker_properties,
                     env={**stack_env, **config.worker_env},
                 )
 
             say(f"starting {config.workers} KCL workers (logs in {work_dir}); the KCL's cold start takes 20-40 s")
-            workers = _Workers(worker_config, config.workers)
+            workers = _Workers(worker_config)
             cleanup.callback(workers.stop)
+            workers.start(config.workers)
             open_shards = _open_shards(kinesis, names.stream)
             leases = progress.bar("leases", open_shards)
 

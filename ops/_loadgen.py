@@ -63,7 +63,7 @@ class Population:
 class SpikeShape:
     """How many events, how fast, and the spike within the run."""
 
-    events: int = 12_000
+    events: int = 8_000
     #: events/s over all elves outside the spike; 0: as fast as the producers accept them
     base_rate: float = 150.0
     #: the spike's rate is this many times the base rate

@@ -17,7 +17,7 @@ HELP = "run the whole pipeline locally through a December spike and prove nothin
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_load_arguments(parser, events=12_000, rate=150.0, kids=2_000, elves=4)
+    add_load_arguments(parser, events=8_000, rate=150.0, kids=2_000, elves=4)
     pipeline = parser.add_argument_group("pipeline")
     pipeline.add_argument("--shards", type=int, default=4, help="shards to provision (default 4)")
     pipeline.add_argument("--workers", type=int, default=2, help="KCL workers (default 2)")
