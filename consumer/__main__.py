@@ -19,6 +19,7 @@ def main() -> None:
         level=os.environ.get("NICELIST_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
     )
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # one INFO line per client otherwise
     from amazon_kclpy import kcl
 
     from .app import build_processor

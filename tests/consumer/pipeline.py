@@ -129,6 +129,18 @@ class Pipeline:
             have = {row["event_id"] for row in self.archive_rows()}
             raise AssertionError(f"{exc}; {len(wanted - have)} missing\n{self.log_tail()}") from None
 
+    def lease_owners(self) -> dict[str, str]:
+        """shard id -> worker id, from the KCL's lease table (named after the application)."""
+        items = self.client("dynamodb").scan(TableName=self.names.application, ConsistentRead=True)["Items"]
+        return {i["leaseKey"]["S"]: i["leaseOwner"]["S"] for i in items if "leaseOwner" in i}
+
+    def leader(self) -> str | None:
+        """The worker holding the KCL 3 leader lock (it assigns leases; its lock lasts 2 minutes)."""
+        table = f"{self.names.application}-CoordinatorState"
+        item = self.client("dynamodb").get_item(TableName=table, Key={"key": {"S": "Leader"}}, ConsistentRead=True)
+        owner = item.get("Item", {}).get("ownerName", {}).get("S")
+        return str(owner) if owner else None
+
     def items(self, kids: Iterable[str]) -> dict[str, dict[str, Any]]:
         dynamodb = self.client("dynamodb")
         found = {}

@@ -164,26 +164,27 @@ def test_throttling_in_both_sinks_delays_but_loses_nothing(pipeline: Pipeline, c
     assert sum(pipeline.restarts.values()) == 0, "retries absorbed the throttling"
 
 
-def test_a_sink_failing_longer_than_the_retries_restarts_the_worker_and_loses_nothing(
-    pipeline: Pipeline, clean_faults: LocalAWS
-) -> None:
-    before = sum(pipeline.restarts.values())
-    # more consecutive failures than every processor's retries put together: they all give up
-    clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=40)
-    events = events_for(unique("outage"), 300, kids=30)
-    put_batch(pipeline, events)
-    check(pipeline, events, timeout_s=240)
-    assert sum(pipeline.restarts.values()) > before, "a processor exited and its worker was restarted"
-
-
 def test_sigkill_of_one_worker_moves_its_shards_to_the_other(pipeline: Pipeline) -> None:
-    victim = pipeline.workers.pop("worker-b")
+    # The victim is a worker that is not the KCL 3 leader: a dead leader's lock lasts 2 minutes
+    # (hard coded), and no lease moves until another worker takes it (measured: about 150 s).
+    def victim_with_leases() -> str | None:
+        pipeline.supervise()
+        leader, owners = pipeline.leader(), pipeline.lease_owners()
+        candidates = [w for w in pipeline.workers if w != leader and w in owners.values()]
+        return candidates[0] if leader and candidates else None
+
+    victim_id = wait_until(victim_with_leases, timeout_s=90, what="a non-leader worker holding leases")
+    victim = pipeline.workers.pop(victim_id)
     victim.kill()
+    victim_shards = {shard for shard, owner in pipeline.lease_owners().items() if owner == victim_id}
     events = events_for(unique("after-kill"), 300, kids=30)
     put_batch(pipeline, events[:150])
     put_with_sdk(pipeline, events[150:])
-    check(pipeline, events, timeout_s=180)
-    pipeline.start("worker-b")  # back for the next tests
+    rows = check(pipeline, events, timeout_s=180)
+    sent = {e["event_id"] for e in events}
+    read_after_kill = {row["shard_id"] for row in rows if row["event_id"] in sent}
+    assert victim_shards & read_after_kill, f"the survivor read the victim's shards {victim_shards}"
+    pipeline.start(victim_id)  # back for the next tests
 
 
 def test_a_split_and_a_merge_mid_stream_lose_nothing(pipeline: Pipeline) -> None:
@@ -220,3 +221,17 @@ def test_a_split_and_a_merge_mid_stream_lose_nothing(pipeline: Pipeline) -> None
     shards_used = {row["shard_id"] for row in rows if row["kid_id"].startswith(prefix)}
     assert parent["ShardId"] in shards_used
     assert shards_used & {c["ShardId"] for c in children}, "the children were read after the parent ended"
+
+
+def test_a_sink_failing_longer_than_the_retries_restarts_the_worker_and_loses_nothing(
+    pipeline: Pipeline, clean_faults: LocalAWS
+) -> None:
+    # Runs last: both workers' processors give up, the daemons exit and are restarted, and KCL 3 may
+    # wait out a dead leader's 2-minute lock before it reassigns leases.
+    before = sum(pipeline.restarts.values())
+    # more consecutive failures than every processor's retries put together: they all give up
+    clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=40)
+    events = events_for(unique("outage"), 300, kids=30)
+    put_batch(pipeline, events)
+    check(pipeline, events, timeout_s=240)
+    assert sum(pipeline.restarts.values()) > before, "a processor exited and its worker was restarted"
