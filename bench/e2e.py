@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  stack ceiling: conditional PutItem/s ({DYNAMODB_THREADS} thr):  {write_ceiling:8.0f}"
         f"   pipeline/ceiling {rate / write_ceiling:.2f}"
     )
-    print(f"  producing alone: events/s accepted->acked:    {events / summary.produce_s:8.0f}")
+    print(f"  producers, paced by the plan: events/s acked:  {events / summary.produce_s:8.0f}")
     print(f"  DynamoDB PutItem by processors:        {writes}  ({writes / max(events, 1):.3f} per event)")
     refused = calls.get("dynamodb:PutItem:ConditionalCheckFailedException", 0)
     print(f"    refused by the condition (older):   {refused}")
