@@ -55,6 +55,7 @@ def _children_of(pid: int) -> list[int]:
 @pytest.mark.timeout(420)
 def test_small_demo_loses_nothing_and_cleans_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     work_dir = tmp_path / "demo"
+    before = set(_children_of(os.getpid()))  # e.g. the session's shared stack
     rc = main(
         [
             "demo",
@@ -78,7 +79,7 @@ def test_small_demo_loses_nothing_and_cleans_up(tmp_path: Path, capsys: pytest.C
     assert "6 open shards" in out
     assert "p99" in out and "n/a" not in out
     assert _processes_in(work_dir) == []
-    assert _children_of(os.getpid()) == []
+    assert set(_children_of(os.getpid())) <= before
 
 
 @pytest.mark.timeout(120)
