@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import FrameType
+
+#: after SIGTERM/SIGINT, how long the daemon may take to shut down gracefully before SIGKILL
+STOP_TIMEOUT_S = 60.0
 
 HELP = "run a KCL worker: the MultiLangDaemon with one nicelist record processor per shard lease"
 
@@ -84,10 +89,24 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
 
+    stopping: list[float] = []  # when the first signal arrived (monotonic)
+
     def _graceful(signum: int, frame: FrameType | None) -> None:
-        print(f"nicelist worker: signal {signum}, stopping gracefully", file=sys.stderr)
-        worker.stop()
+        # Only signal here: waiting inside a handler would deadlock on Popen's wait lock.
+        if not stopping:
+            print(f"nicelist worker: signal {signum}, stopping gracefully", file=sys.stderr)
+            stopping.append(time.monotonic())
+        worker.terminate()
 
     signal.signal(signal.SIGTERM, _graceful)
     signal.signal(signal.SIGINT, _graceful)
-    return worker.wait()
+    while True:
+        try:
+            status = worker.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            if stopping and time.monotonic() - stopping[0] > STOP_TIMEOUT_S:
+                print(f"nicelist worker: still up {STOP_TIMEOUT_S:.0f} s after the signal; killing it", file=sys.stderr)
+                return worker.kill()
+            continue
+        # the JVM ends with 128 + SIGTERM after a graceful stop we asked for: that is success
+        return 0 if stopping and status in (128 + signal.SIGTERM, -signal.SIGTERM) else status

@@ -135,3 +135,67 @@ def test_worker_command_flags() -> None:
     )
     with pytest.raises(SystemExit):
         build_parser().parse_args(["worker", "--set", "novalue"])
+
+
+FAKE_JAVA = """#!/bin/sh
+# stands in for the JVM: records its arguments, exits 143 on SIGTERM like the MultiLangDaemon
+echo "$@" > "$(dirname "$0")/args"
+trap 'exit 143' TERM
+while true; do sleep 0.05; done
+"""
+
+
+@pytest.fixture
+def fake_java_home(tmp_path: Path) -> Path:
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text(FAKE_JAVA)
+    java.chmod(0o755)
+    return home
+
+
+def _wait_for(path: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + 20
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_worker_process_starts_the_daemon_and_stops_it_by_pid(fake_java_home: Path, tmp_path: Path) -> None:
+    from consumer.daemon import MAIN_CLASS, WorkerProcess
+
+    config = WorkerConfig(worker_id="w-fake", java=str(fake_java_home / "bin" / "java"), run_dir=tmp_path / "run")
+    with WorkerProcess.start(config) as worker:
+        _wait_for(fake_java_home / "bin" / "args")
+        args = (fake_java_home / "bin" / "args").read_text().split()
+        assert args[0] == "-Daws.cborEnabled=false" and MAIN_CLASS in args
+        assert args[-2:] == ["--properties-file", str(worker.properties_path)]
+        assert parse(worker.properties_path.read_text())["workerId"] == "w-fake"
+        assert worker.poll() is None
+        assert worker.stop(timeout=10) == 143
+    killed = WorkerProcess.start(config)
+    assert killed.kill() == -9
+
+
+def test_nicelist_worker_stops_gracefully_on_sigterm(fake_java_home: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "JAVA_HOME": str(fake_java_home), "PYTHONPATH": str(Path(__file__).parents[2])}
+    command = [sys.executable, "-m", "nicelist.cli", "worker", "--worker-id", "w-cli", "--run-dir", str(run_dir)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
+    try:
+        _wait_for(fake_java_home / "bin" / "args")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert b"stopping gracefully" in process.stderr.read()  # type: ignore[union-attr]
+    assert (run_dir / "w-cli.properties").exists()
