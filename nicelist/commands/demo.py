@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(f"demo: {line}", file=sys.stderr, flush=True)
 
-    external = args.endpoint or args.aws or os.environ.get("AWS_ENDPOINT_URL")
+    # an endpoint variable (AWS_ENDPOINT_URL or a per-service one) means "use that stack"; real AWS
+    # only with --aws, so a stray profile never creates resources in an account by accident
+    external = args.endpoint or args.aws or any(name.startswith("AWS_ENDPOINT_URL") for name in os.environ)
     try:
         plan = load_plan(args)
         config = DemoConfig(

@@ -97,3 +97,12 @@ def test_progress_bars_redraw_in_place_on_a_terminal() -> None:
     quiet = io.StringIO()
     Progress(quiet, enabled=False).bar("x").set(1)
     assert quiet.getvalue() == ""
+
+
+def test_demo_command_refuses_bad_settings_before_starting_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    from nicelist.cli import main
+
+    assert main(["demo", "--kids=0", "--no-progress"]) == 2
+    assert "kids" in capsys.readouterr().err
+    assert main(["demo", "--kcl", "no-equals-sign", "--no-progress"]) == 2
+    assert main(["demo", "--shards=0", "--no-progress"]) == 2
