@@ -29,8 +29,9 @@ def format_bar(label: str, value: int, total: int | None, elapsed_s: float, *, w
 class Bar:
     """One counter with an optional total. Use through :class:`Progress`."""
 
-    def __init__(self, owner: Progress, label: str, total: int | None) -> None:
+    def __init__(self, owner: Progress, label: str, total: int | None, created: float) -> None:
         self._owner = owner
+        self.created = created
         self.label = label
         self.total = total
         self.value = 0
@@ -69,7 +70,6 @@ class Progress:
         self._interactive = interactive
         self._clock = clock
         self._interval = min_interval_s if interactive else log_interval_s
-        self._started = clock()
         self._last_draw: float | None = None
         self._drawn_lines = 0
         self._bars: list[Bar] = []
@@ -77,14 +77,15 @@ class Progress:
 
     def bar(self, label: str, total: int | None = None) -> Bar:
         with self.lock:
-            bar = Bar(self, label, total)
+            bar = Bar(self, label, total, self._clock())
             self._bars.append(bar)
             return bar
 
     def lines(self) -> list[str]:
-        elapsed = self._clock() - self._started
+        """One line per bar; each bar's rate counts from when the bar was made."""
+        now = self._clock()
         with self.lock:
-            return [format_bar(b.label, b.value, b.total, elapsed) for b in self._bars]
+            return [format_bar(b.label, b.value, b.total, now - b.created) for b in self._bars]
 
     def render(self, *, force: bool = False) -> None:
         if not self._enabled:

@@ -21,7 +21,7 @@ def describe_demo(summary: DemoSummary, config: DemoConfig) -> list[str]:
         f"  lost (delivered, unarchived): {summary.lost}"
         + (f"  e.g. {summary.lost_samples[:3]}" if summary.lost else ""),
         f"  dead-lettered:                {summary.dead_letters}",
-        f"  reshard {config.shards} -> {config.reshard_target} shards:       {summary.reshard}",
+        f"  {f'reshard {config.shards} -> {config.reshard_target} shards:':<30}{summary.reshard}",
         f"  worker restarts:              {summary.worker_restarts}",
         f"  producing took:               {summary.produce_s:.1f} s",
         f"  first put to fully archived:  {summary.pipeline_s:.1f} s  ({summary.events_per_s:.0f} events/s)",
