@@ -44,6 +44,7 @@ class LocalAWSApp:
         #: (service, operation, HTTP status) -> requests answered; GET /_localaws/stats
         self.stats: Counter[tuple[str, str, int]] = Counter()
         self._stats_lock = threading.Lock()
+        self._apps: dict[tuple[str, str], WSGIApplication] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
@@ -60,6 +61,7 @@ class LocalAWSApp:
             start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
             return [body]
         statuses: list[int] = []
+        app = self._backend_app(request.service, environ, path)
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             statuses.append(int(status.split(" ", 1)[0]))
@@ -67,7 +69,7 @@ class LocalAWSApp:
 
         try:
             with MOTO_LOCK:
-                result = self._moto_app(environ, recording_start_response)
+                result = app(environ, recording_start_response)
                 try:
                     return [b"".join(result)]
                 finally:
@@ -80,6 +82,19 @@ class LocalAWSApp:
                 logger.warning("%s %s answered %s", request.service, request.operation, status)
             with self._stats_lock:
                 self.stats[(request.service, request.operation or "?", status)] += 1
+
+    def _backend_app(self, service: str, environ: WSGIEnvironment, path: str) -> WSGIApplication:
+        """moto's per-service app, looked up once per (service, target prefix): moto's dispatcher
+        scans every backend's URL patterns on each request."""
+        get_application = getattr(self._moto_app, "get_application", None)
+        if get_application is None or path.startswith(_UNCACHED_PATHS) or service not in _CACHED_SERVICES:
+            return self._moto_app
+        key = (service, str(environ.get("HTTP_X_AMZ_TARGET", "")).split(".", 1)[0])
+        app = self._apps.get(key)
+        if app is None:
+            app = get_application(environ)
+            self._apps[key] = app
+        return app
 
     def _admin(self, environ: WSGIEnvironment, start_response: StartResponse, route: str) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
@@ -106,6 +121,11 @@ class LocalAWSApp:
             return _json(start_response, 400, {"error": str(exc)})
         return _json(start_response, 404, {"error": f"no admin route {method} {ADMIN_PREFIX}{route}"})
 
+
+#: services whose moto app depends only on the service and X-Amz-Target prefix (DynamoDB vs Streams)
+_CACHED_SERVICES = frozenset({"kinesis", "dynamodb", "s3", "cloudwatch"})
+#: paths moto routes specially (its own API, S3 Control)
+_UNCACHED_PATHS = ("/moto-api", "/v20180820/", "/latest/")
 
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
 _REASONS.update({503: "Service Unavailable", 429: "Too Many Requests", 403: "Forbidden"})

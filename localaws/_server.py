@@ -62,11 +62,15 @@ def build_app(config: ServerConfig) -> LocalAWSApp:
     import moto
 
     fixes: list[str] = []
+    speedups: list[str] = []
     if config.kinesis_fixes:
         from ._kinesis_fixes import apply_all
+        from ._moto_speedups import apply_all as apply_speedups
 
         fixes = apply_all()
-    return LocalAWSApp(create_moto_app(), info={"moto": moto.__version__, "kinesis_fixes": fixes})
+        speedups = apply_speedups()
+    info = {"moto": moto.__version__, "kinesis_fixes": fixes, "speedups": speedups}
+    return LocalAWSApp(create_moto_app(), info=info)
 
 
 def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -> None:
@@ -84,6 +88,8 @@ def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -
     hyper.errorlog = logging.getLogger("localaws.hypercorn")
     hyper.keep_alive_timeout = 75.0  # SDK connection pools keep idle connections open
     sockets = hyper.create_sockets()  # binds now (port 0 becomes a real port) and serves these
+    for sock in sockets.insecure_sockets:
+        sock.listen(hyper.backlog)  # hypercorn listens later; connect before that would be refused
     port = sockets.insecure_sockets[0].getsockname()[1]
     os.environ.setdefault("MOTO_PORT", str(port))
 
