@@ -245,7 +245,10 @@ def _environment(
     if config.aws is not None:
         yield config.aws, config.aws.client, {}
         return
-    from localaws import LocalAWS
+    try:
+        from localaws import LocalAWS
+    except ImportError as exc:  # moto/hypercorn are the "local" extra
+        raise DemoError(f"the embedded local AWS needs pip install 'nicelist[local]' ({exc})") from exc
 
     say("starting the embedded local AWS")
     with LocalAWS.start(port=0) as started:
