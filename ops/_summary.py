@@ -31,6 +31,7 @@ def describe_demo(summary: DemoSummary, config: DemoConfig) -> list[str]:
             f"  kids in the table:            {report.table_items}  ({report.naughty} naughty, {report.nice} nice)",
             f"  put() to DynamoDB item p50:   {_ms(report.latency_percentile(0.5))}",
             f"  put() to DynamoDB item p99:   {_ms(report.latency_percentile(0.99))}",
+            f"  Kinesis records archived twice: {report.duplicate_records}",
             f"  reconcile:                    {'AGREE' if report.ok else f'DISAGREE ({report.problems} problems)'}",
         ]
         if not report.ok:
