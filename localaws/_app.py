@@ -87,7 +87,8 @@ class LocalAWSApp:
         """moto's per-service app, looked up once per (service, target prefix): moto's dispatcher
         scans every backend's URL patterns on each request."""
         get_application = getattr(self._moto_app, "get_application", None)
-        if get_application is None or path.startswith(_UNCACHED_PATHS) or service not in _CACHED_SERVICES:
+        signed = "HTTP_AUTHORIZATION" in environ  # unsigned requests take moto's guessing paths
+        if get_application is None or not signed or path.startswith(_UNCACHED_PATHS) or service not in _CACHED_SERVICES:
             return self._moto_app
         key = (service, str(environ.get("HTTP_X_AMZ_TARGET", "")).split(".", 1)[0])
         app = self._apps.get(key)
