@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +70,9 @@ class DemoConfig:
     archive_max_file_age_s: float = 3.0
     #: extra environment for the workers and their record processors
     worker_env: Mapping[str, str] = field(default_factory=dict)
+    #: undecodable records a broken elf app puts on the stream (plain PutRecords): each must end
+    #: up in the bucket's dead-letter/ prefix, one object per record
+    garbage_records: int = 3
     #: the workers' (KCL and record processors') log level; logs go to the work directory
     worker_log_level: str = "INFO"
     #: KCL properties for the demo's workers, over the template's
@@ -81,6 +86,8 @@ class DemoConfig:
             raise ConfigError("workers", "need at least one worker")
         if self.reshard_to is not None and self.reshard_to < 0:
             raise ConfigError("reshard_to", "must be >= 0 (0: no reshard)")
+        if self.garbage_records < 0:
+            raise ConfigError("garbage_records", "must be >= 0")
         if self.reshard_at is not None and not 0.0 <= self.reshard_at <= 1.0:
             raise ConfigError("reshard_at", "must be between 0 and 1")
         for name in ("workers_ready_timeout_s", "catch_up_timeout_s", "flush_timeout_s", "archive_max_file_age_s"):
@@ -110,6 +117,7 @@ class DemoSummary:
     lost: int = 0
     lost_samples: list[str] = field(default_factory=list)
     dead_letters: int = 0
+    garbage_sent: int = 0
     produce_s: float = 0.0
     #: first put() until the archive held every delivered event
     pipeline_s: float = 0.0
@@ -133,6 +141,7 @@ class DemoSummary:
             and self.undelivered == 0
             and self.lost == 0
             and self.delivered == self.planned
+            and self.dead_letters == self.garbage_sent
             and self.reshard_ok
             and self.report is not None
             and self.report.ok
@@ -214,6 +223,13 @@ def _leases_owned(dynamodb: Any, lease_table: str) -> int:
             return 0
         raise
     return owned
+
+
+def _put_garbage(kinesis: Any, stream: str, count: int) -> int:
+    """Put ``count`` records that are no behaviour event; returns how many Kinesis accepted."""
+    entries = [{"Data": b"not an event: " + os.urandom(16), "PartitionKey": uuid.uuid4().hex} for _ in range(count)]
+    response = kinesis.put_records(StreamName=stream, Records=entries)
+    return count - int(response["FailedRecordCount"])
 
 
 def _open_shards(kinesis: Any, stream: str) -> int:
@@ -351,6 +367,9 @@ def run_demo(
             reshard = _Reshard(kinesis, names.stream, config.reshard_target, say) if config.reshard_target else None
             started = time.monotonic()
             fleet.start(plan, stop)
+            if config.garbage_records:
+                summary.garbage_sent = _put_garbage(kinesis, names.stream, config.garbage_records)
+                say(f"a broken elf app put {summary.garbage_sent} undecodable records (they must be dead-lettered)")
             next_poll = 0.0
             while fleet.sending():
                 if reshard is not None and not reshard.started and tally.accepted >= config.reshard_after_events:
@@ -374,7 +393,7 @@ def run_demo(
             def caught_up() -> bool:
                 watcher.poll()
                 refresh()
-                return not watcher.missing(tally.delivered_ids)
+                return not watcher.missing(tally.delivered_ids) and watcher.dead_letters >= summary.garbage_sent
 
             try:
                 _wait(

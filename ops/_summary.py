@@ -20,7 +20,7 @@ def describe_demo(summary: DemoSummary, config: DemoConfig) -> list[str]:
         f"  archived rows / distinct:     {summary.archived_rows} / {summary.archived_events}",
         f"  lost (delivered, unarchived): {summary.lost}"
         + (f"  e.g. {summary.lost_samples[:3]}" if summary.lost else ""),
-        f"  dead-lettered:                {summary.dead_letters}",
+        f"  dead-lettered:                {summary.dead_letters}  (undecodable records put: {summary.garbage_sent})",
         f"  {f'reshard {config.shards} -> {config.reshard_target} shards:':<30}{summary.reshard}",
         f"  worker restarts:              {summary.worker_restarts}",
         f"  producing took:               {summary.produce_s:.1f} s",

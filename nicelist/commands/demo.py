@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="use this endpoint (e.g. LocalStack) instead of starting the embedded local AWS; "
         "--aws uses real AWS through the standard variables",
     )
+    pipeline.add_argument(
+        "--garbage", type=int, default=3, help="undecodable records to put; each must be dead-lettered (3)"
+    )
     pipeline.add_argument("--aws", action="store_true", help="use the AWS account of the standard variables")
     pipeline.add_argument("--stream", help="stream name (default: $NICELIST_STREAM or nicelist)")
     pipeline.add_argument("--table", help="table name (default: $NICELIST_TABLE or nicelist-kids)")
@@ -89,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             aws=AwsSettings.from_env(endpoint_url=args.endpoint) if external else None,
             work_dir=Path(args.work_dir) if args.work_dir else None,
             catch_up_timeout_s=args.timeout,
+            garbage_records=args.garbage,
             worker_properties={**DEMO_WORKER_PROPERTIES, **dict(_key_value(p) for p in args.kcl_properties)},
         )
     except (ConfigError, ValueError) as exc:

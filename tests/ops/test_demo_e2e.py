@@ -75,6 +75,7 @@ def test_small_demo_loses_nothing_and_cleans_up(tmp_path: Path, capsys: pytest.C
     assert "RESULT: nothing lost, table agrees with archive" in out
     assert "events produced (delivered):  1500" in out
     assert "lost (delivered, unarchived): 0" in out
+    assert "dead-lettered:                3  (undecodable records put: 3)" in out
     assert "reconcile:                    AGREE" in out
     assert "6 open shards" in out
     assert "p99" in out and "n/a" not in out
