@@ -2,7 +2,7 @@
 
 from setuptools import find_packages, setup
 
-PACKAGES = ("producer", "consumer", "schemas", "properties", "nicelist", "localaws", "admin")
+PACKAGES = ("producer", "consumer", "schemas", "properties", "nicelist", "localaws", "admin", "ops")
 
 LOCAL = [
     # The embedded local AWS: moto's backends served over h2c. moto is pinned because
