@@ -6,7 +6,7 @@ PACKAGES = ("producer", "consumer", "schemas", "properties", "nicelist", "locala
 
 LOCAL = [
     # The embedded local AWS: moto's backends served over h2c. moto is pinned because
-    # localaws/ patches its Kinesis backend for the KCL (see localaws/_kinesis_fixes.py).
+    # localaws/ patches its Kinesis backend for the KCL (see localaws/_kinesis_fixes/).
     "moto[server]==5.2.5",
     "hypercorn>=0.17,<0.19",
     # amazon_kclpy plus the KCL 3.1.3 multilang jars in one wheel; the amazon-kclpy sdist

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# The embedded local AWS (one server process per test session) for every test that asks for it.
+pytest_plugins = ["tests.stack"]
+
 _AWS_VARIABLES = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
