@@ -58,6 +58,8 @@ class Pipeline:
             names=self.names,
             aws=self.aws,
             worker_id=worker_id,
+            # A daemon whose processor died waits this long for it before exiting: keep it short here.
+            properties={"shutdownGraceMillis": "5000"},
             processor=PROCESSOR,
             run_dir=self.run_dir / worker_id,
             log_path=self.run_dir / f"{worker_id}.log",
