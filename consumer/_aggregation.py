@@ -18,10 +18,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ._errors import AggregationError
+from nicelist.kpl import DIGEST_BYTES, MAGIC
 
-MAGIC = b"\xf3\x89\x9a\xc2"
-DIGEST_BYTES = 16
+from ._errors import AggregationError
 
 _VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
 

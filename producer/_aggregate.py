@@ -27,8 +27,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-MAGIC = b"\xf3\x89\x9a\xc2"
-DIGEST_BYTES = 16
+from nicelist.kpl import DIGEST_BYTES, MAGIC
+
 _PARTITION_KEY_TABLE = 0x0A  # field 1, length-delimited
 _RECORDS = 0x1A  # field 3, length-delimited
 _INDEX_ZERO = b"\x08\x00"  # Record.partition_key_index = 0

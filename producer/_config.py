@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from nicelist.kpl import DEFAULT_AGGREGATE_BYTES
 from nicelist.limits import (
     KINESIS_MAX_BYTES_PER_PUT,
     KINESIS_MAX_PARTITION_KEY_CHARS,
@@ -25,9 +26,7 @@ from ._spool import FsyncPolicy
 
 #: ``spool_dir`` default: a per-user data directory per stream (see :func:`default_spool_dir`).
 AUTO = "auto"
-#: The Kinesis Producer Library's default AggregationMaxSize: big enough that framing is noise,
-#: small enough that one aggregated record never hogs a shard's 1 MiB/s.
-DEFAULT_AGGREGATED_RECORD_BYTES = 51_200
+DEFAULT_AGGREGATED_RECORD_BYTES = DEFAULT_AGGREGATE_BYTES
 #: The smallest aggregated record that still holds the largest event the codec allows.
 MIN_AGGREGATED_RECORD_BYTES = empty_cost("k" * 2 * PARTITION_KEY_RANDOM_BYTES) + record_cost(MAX_EVENT_BYTES)
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")

@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from nicelist import kpl
 from nicelist.limits import (
     KINESIS_MAX_RECORD_BYTES,
     KINESIS_SHARD_READ_BYTES_PER_SEC,
@@ -21,11 +22,9 @@ from nicelist.limits import (
     MiB,
 )
 
-#: the KPL's default AggregationMaxSize (bytes per aggregated record); a format choice, not a service limit
-KPL_DEFAULT_AGGREGATE_BYTES = 51_200
-#: KPL aggregated record: 4 magic bytes before the protobuf message, a 16-byte MD5 after it
-KPL_MAGIC_BYTES = 4
-KPL_DIGEST_BYTES = 16
+KPL_DEFAULT_AGGREGATE_BYTES = kpl.DEFAULT_AGGREGATE_BYTES
+KPL_MAGIC_BYTES = len(kpl.MAGIC)
+KPL_DIGEST_BYTES = kpl.DIGEST_BYTES
 #: the Christmas Eve figure from the issue: updates to absorb within ``within_hours``
 DEFAULT_UPDATES = 1_800_000_000
 SECONDS_PER_HOUR = 3600
