@@ -26,16 +26,14 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nicelist", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="nicelist",
+        description="nicelist: the Kinesis pipeline that keeps the naughty/nice list true through December.",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (to stderr)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # not built yet
+        module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.set_defaults(_run=module.run)
