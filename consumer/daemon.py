@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -271,15 +272,37 @@ class WorkerProcess:
         if self._popen.poll() is None:
             self._popen.send_signal(signal.SIGTERM)
 
-    def stop(self, timeout: float = 30.0) -> int:
-        """SIGTERM, the daemon's graceful shutdown; SIGKILL to the group if it outlasts ``timeout``."""
+    def stop(self, timeout: float = 30.0, *, processors_grace_s: float = 5.0) -> int:
+        """SIGTERM, the daemon's graceful shutdown; SIGKILL to the group if it outlasts ``timeout``.
+
+        The record processors are the daemon's children in its process group; they exit when the
+        daemon closes their stdin, a moment after it. Returns once the whole group is gone
+        (SIGKILL for any processor still there after ``processors_grace_s``)."""
         if self._popen.poll() is None:
             self.terminate()
             try:
-                return self._popen.wait(timeout)
+                status = self._popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 log.warning("worker %s ignored SIGTERM for %.0f s; killing it", self.config.worker_id, timeout)
-        return self.kill()
+                return self.kill()
+            self._await_group(processors_grace_s)
+            return status
+        self._await_group(processors_grace_s)
+        return self._popen.wait()
+
+    def _await_group(self, timeout: float) -> None:
+        """Poll (with a deadline) until no process of the daemon's group is left, then SIGKILL."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                os.killpg(self._popen.pid, 0)
+            except ProcessLookupError:
+                return
+            if time.monotonic() >= deadline:
+                log.warning("worker %s: record processors outlived the daemon; killing them", self.config.worker_id)
+                self.kill()
+                return
+            time.sleep(0.05)
 
     def kill(self) -> int:
         """SIGKILL the daemon and its record processors (its process group)."""
