@@ -4,7 +4,14 @@ Events go to ``events/dt=YYYY-MM-DD/hour=HH/<shard>-<sequence>-<sub-sequence>.av
 hour of ``observed_at``; the name is the file's first record. The processor closes every open file
 at once and checkpoints right after, so each file it ever wrote starts at the first record of its
 partition after some checkpoint. A replay from that checkpoint starts a file with the same first
-record in every partition and so overwrites, never duplicates, what a crashed worker wrote.
+record in every partition and so lands on the key a crashed worker already used.
+
+Two writers can hold the same file at once: a worker whose lease expired mid-batch (a "zombie")
+and the shard's new owner, each with the rows it had read, one a prefix of the other. Neither may
+overwrite the other (the smaller file would replace rows the new owner has already checkpointed
+past), so files are created only if absent and a writer that finds its key taken stores only
+the rows the existing file lacks (:meth:`ArchiveFile.without`), named by the first of them.
+Every record then sits in exactly one file, whichever writer comes first.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import fastavro
 
 from schemas import ARCHIVED_EVENT, DEAD_LETTER, latest
 
-from .records import DecodedEvent, Undecodable
+from .records import DecodedEvent, Undecodable, record_name
 
 EVENTS_PREFIX = "events"
 DEAD_LETTER_PREFIX = "dead-letter"
@@ -39,8 +46,8 @@ def event_key(observed_at_ms: int, first_record_name: str) -> str:
     return f"{EVENTS_PREFIX}/{partition(observed_at_ms)}/{first_record_name}.avro"
 
 
-def dead_letter_key(arrived_at_ms: int, record_name: str) -> str:
-    return f"{DEAD_LETTER_PREFIX}/{partition(arrived_at_ms)}/{record_name}.avro"
+def dead_letter_key(arrived_at_ms: int, name: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}/{partition(arrived_at_ms)}/{name}.avro"
 
 
 def to_row(decoded: DecodedEvent) -> dict[str, Any]:
@@ -100,13 +107,34 @@ class _OpenFile:
     approx_bytes: int = 0
 
 
+def record_id(row: dict[str, Any]) -> tuple[str, str, int]:
+    """The Kinesis identity of an archived row: shard, sequence number, sub-sequence number."""
+    return str(row["shard_id"]), str(row["sequence_number"]), int(row["subsequence_number"])
+
+
 @dataclass(frozen=True, slots=True)
 class ArchiveFile:
-    """A closed file, ready to upload."""
+    """A closed file, ready to upload: its key, its Avro body and the rows in it."""
 
     key: str
     body: bytes
-    rows: int
+    rows: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of(cls, rows: Iterable[dict[str, Any]]) -> ArchiveFile:
+        """The file of ``rows`` (``to_row`` rows, in Kinesis order), named by the first of them."""
+        kept = tuple(rows)
+        if not kept:
+            raise ValueError("an archive file needs at least one row")
+        first = kept[0]
+        name = record_name(*record_id(first))
+        return cls(event_key(int(first["observed_at"]), name), encode_rows(kept), kept)
+
+    def without(self, existing: Iterable[dict[str, Any]]) -> ArchiveFile | None:
+        """This file minus the records ``existing`` rows already hold; None when nothing is left."""
+        held = {record_id(row) for row in existing}
+        rest = [row for row in self.rows if record_id(row) not in held]
+        return ArchiveFile.of(rest) if rest else None
 
 
 class ArchiveBuffer:
@@ -149,7 +177,7 @@ class ArchiveBuffer:
 
     def close_all(self) -> list[ArchiveFile]:
         """Encode and forget every open file."""
-        files = [ArchiveFile(f.key, encode_rows(f.rows), len(f.rows)) for f in self._open.values()]
+        files = [ArchiveFile(f.key, encode_rows(f.rows), tuple(f.rows)) for f in self._open.values()]
         self.discard()
         return files
 

@@ -26,6 +26,11 @@ from ._errors import AggregationError
 Position = tuple[int, int]
 
 
+def record_name(shard_id: str, sequence_number: str, subsequence_number: int) -> str:
+    """``<shard>-<sequence>-<sub-sequence>``: unique per user record, used in object keys."""
+    return f"{shard_id}-{sequence_number}-{subsequence_number}"
+
+
 @dataclass(frozen=True, slots=True)
 class KinesisRecord:
     """One record as the daemon delivered it, or one user record of an aggregate."""
@@ -44,7 +49,7 @@ class KinesisRecord:
     @property
     def name(self) -> str:
         """``<shard>-<sequence>-<sub-sequence>``: unique per user record, used in object keys."""
-        return f"{self.shard_id}-{self.sequence_number}-{self.subsequence_number}"
+        return record_name(self.shard_id, self.sequence_number, self.subsequence_number)
 
 
 @dataclass(frozen=True, slots=True)

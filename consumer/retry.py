@@ -38,6 +38,7 @@ RETRYABLE_CODES = frozenset(
         "RequestTimeout",
         "RequestTimeoutException",
         "TransactionConflictException",
+        "ConditionalRequestConflict",
     }
 )
 

@@ -150,7 +150,7 @@ def statements(names: AthenaNames) -> list[Statement]:
             names, names.dead_letter_table, dead, "dead-letter/", "Kinesis records the workers could not decode"
         ),
         Statement(
-            title=f"view {unique}: one row per event_id (producer re-sends and replays archived twice)",
+            title=f"view {unique}: one row per event_id (a producer re-send after a crash is a second Kinesis record)",
             dialect=TRINO,
             sql=f"""CREATE OR REPLACE VIEW {unique} AS
 SELECT

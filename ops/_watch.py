@@ -1,7 +1,7 @@
 """Watching the archive fill up while the workers catch up (the demo's and the benchmark's probe).
 
 Each :meth:`ArchiveWatcher.poll` lists the archive and reads only objects it has not read yet
-(object keys are deterministic, so a replay overwrites an object instead of adding one); memory
+(archive objects are never overwritten: a replay adds only rows no object holds yet); memory
 is one entry per object plus, when asked, the event ids seen.
 """
 

@@ -1,4 +1,10 @@
-"""The archive bucket: Avro files of events, and one dead-letter file per undecodable record."""
+"""The archive bucket: Avro files of events, and one dead-letter file per undecodable record.
+
+Objects are created only if absent (``If-None-Match: *``): a file's key is taken by the first
+writer, and a later writer of the same key (a zombie whose lease expired, the shard's new owner,
+a replay after a crash, a retry of a PUT whose answer was lost) stores only the rows the
+existing file lacks. See :mod:`consumer.archive` for why overwriting could lose records.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +17,19 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .._errors import SinkError
-from ..archive import ArchiveFile
+from ..archive import ArchiveFile, read_rows
 from ..retry import RetryPolicy, call_with_retries
 from ._pool import run_all
 
 log = logging.getLogger(__name__)
 
 AVRO_CONTENT_TYPE = "application/avro"
+#: What S3 answers a conditional PUT whose key already exists.
+_KEY_TAKEN = "PreconditionFailed"
 
 
 class S3Archive:
-    """``PutObject`` with retries; several files upload concurrently."""
+    """Create-only ``PutObject`` with retries; several files upload concurrently."""
 
     def __init__(
         self,
@@ -38,24 +46,63 @@ class S3Archive:
         self._sleep = sleep
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="s3-sink")
 
-    def put(self, key: str, body: bytes) -> None:
-        """Store one object durably (S3 acknowledges only stored objects) or raise SinkError."""
+    def put(self, key: str, body: bytes) -> bool:
+        """Store one object durably unless ``key`` exists. True if this call created it, False
+        if it was already there; SinkError when S3 keeps failing or refuses."""
 
         def attempt() -> Any:
-            return self._client.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=AVRO_CONTENT_TYPE)
+            return self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType=AVRO_CONTENT_TYPE, IfNoneMatch="*"
+            )
 
         try:
             call_with_retries(attempt, policy=self._retry, what=f"PutObject {key}", sleep=self._sleep)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code == _KEY_TAKEN:
+                return False
             raise SinkError(f"PutObject s3://{self._bucket}/{key} failed: {code}", retryable=False) from exc
+        return True
+
+    def get(self, key: str) -> bytes:
+        def attempt() -> bytes:
+            body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            return body
+
+        try:
+            return call_with_retries(attempt, policy=self._retry, what=f"GetObject {key}", sleep=self._sleep)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise SinkError(f"GetObject s3://{self._bucket}/{key} failed: {code}", retryable=False) from exc
+
+    def put_file(self, file: ArchiveFile) -> None:
+        """Store ``file``'s rows: all of them, or those a file already at its key lacks."""
+        pending: ArchiveFile | None = file
+        while pending is not None:
+            if self.put(pending.key, pending.body):
+                return
+            existing = read_rows(self.get(pending.key))
+            rest = pending.without(existing)
+            if rest is not None and len(rest.rows) == len(pending.rows):
+                raise SinkError(
+                    f"s3://{self._bucket}/{pending.key} exists and holds none of this file's records", retryable=False
+                )
+            log.info(
+                "archive file %s was already written with %s of our %s rows; %s",
+                pending.key,
+                len(pending.rows) - (len(rest.rows) if rest else 0),
+                len(pending.rows),
+                f"storing the other {len(rest.rows)} as {rest.key}" if rest else "nothing left to store",
+            )
+            pending = rest
 
     def put_files(self, files: Sequence[ArchiveFile]) -> None:
-        run_all(self._pool, lambda f: self.put(f.key, f.body), files)
+        run_all(self._pool, self.put_file, files)
         if files:
-            log.debug("archived %s rows in %s files", sum(f.rows for f in files), len(files))
+            log.debug("archived %s rows in %s files", sum(len(f.rows) for f in files), len(files))
 
     def put_objects(self, objects: Sequence[tuple[str, bytes]]) -> None:
+        """Store one-record objects (dead letters); one already there is kept as it is."""
         run_all(self._pool, lambda o: self.put(o[0], o[1]), objects)
 
     def close(self) -> None:

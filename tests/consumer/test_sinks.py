@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from consumer import RetryPolicy, SinkError, SinkUnavailableError
-from consumer.archive import ArchiveFile
+from consumer.archive import ArchiveFile, read_rows, record_id, to_row
 from consumer.records import DecodedEvent, KinesisRecord
 from consumer.sinks import DynamoDBSink, S3Archive
 from tests.factories import BASE_MS, make_event
@@ -82,6 +82,21 @@ def decoded(event: dict[str, Any], sequence: int = 1) -> DecodedEvent:
     return DecodedEvent(KinesisRecord("shardId-1", str(sequence), 0, "pk", BASE_MS, b""), event, "00" * 8)
 
 
+def archive_file(sequences: range) -> ArchiveFile:
+    """The file a processor would write for records ``sequences`` of one shard (one hour)."""
+    return ArchiveFile.of(to_row(decoded(make_event(observed_at=BASE_MS + n), n)) for n in sequences)
+
+
+def keys(c: Any) -> list[str]:
+    return sorted(o["Key"] for o in c.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def archived_ids(c: Any) -> list[tuple[str, str, int]]:
+    """Every archived record identity, once per copy."""
+    rows = (row for key in keys(c) for row in read_rows(c.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+    return sorted(record_id(row) for row in rows)
+
+
 def stored(c: Any, kid: str) -> dict[str, Any]:
     item = c.get_item(TableName=TABLE, Key={"kid_id": {"S": kid}}, ConsistentRead=True).get("Item")
     return item or {}
@@ -141,12 +156,12 @@ def test_s3_slow_down_is_retried_and_objects_land(s3: Any) -> None:
     sleeps: list[float] = []
     archive = S3Archive(faults, BUCKET, retry=FAST, sleep=sleeps.append, threads=1)
     faults.arm(2, "SlowDown", 503)
-    archive.put_files([ArchiveFile("events/a.avro", b"A", 1), ArchiveFile("events/b.avro", b"B", 1)])
+    a, b = archive_file(range(1, 3)), archive_file(range(3, 5))
+    archive.put_files([a, b])
     archive.put_objects([("dead-letter/c.avro", b"C")])
     assert len(sleeps) == 2
-    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
-    assert keys == ["dead-letter/c.avro", "events/a.avro", "events/b.avro"]
-    assert s3.get_object(Bucket=BUCKET, Key="events/b.avro")["Body"].read() == b"B"
+    assert set(keys(s3)) == {"dead-letter/c.avro", a.key, b.key}
+    assert s3.get_object(Bucket=BUCKET, Key=b.key)["Body"].read() == b.body
     archive.close()
 
 
@@ -155,10 +170,66 @@ def test_s3_failure_outliving_the_retries_raises(s3: Any) -> None:
     archive = S3Archive(faults, BUCKET, retry=FAST, sleep=lambda s: None)
     faults.arm(100, "SlowDown", 503)
     with pytest.raises(SinkUnavailableError):
-        archive.put_files([ArchiveFile("events/a.avro", b"A", 1)])
+        archive.put_files([archive_file(range(1, 2))])
 
 
 def test_s3_missing_bucket_is_not_retried(s3: Any) -> None:
     archive = S3Archive(s3, "no-such-bucket", retry=FAST, sleep=lambda s: pytest.fail("slept"))
     with pytest.raises(SinkError, match="NoSuchBucket"):
         archive.put("events/x.avro", b"x")
+
+
+def test_s3_missing_bucket_is_not_retried_on_files(s3: Any) -> None:
+    archive = S3Archive(s3, "no-such-bucket", retry=FAST, sleep=lambda s: pytest.fail("slept"))
+    with pytest.raises(SinkError, match="NoSuchBucket"):
+        archive.put_files([archive_file(range(1, 2))])
+
+
+@pytest.mark.parametrize("zombie_first", [True, False], ids=["zombie-first", "new-owner-first"])
+def test_two_writers_of_one_file_archive_every_record_once(s3: Any, zombie_first: bool) -> None:
+    """A worker whose lease expired mid-batch (the zombie) read records 1-4 of the file the
+    shard's new owner wrote with records 1-10: same first record, same key. Whoever uploads
+    second must neither replace the other's rows nor repeat them."""
+    zombie, owner = archive_file(range(1, 5)), archive_file(range(1, 11))
+    assert zombie.key == owner.key
+    archive = S3Archive(s3, BUCKET, retry=FAST, sleep=lambda s: None)
+    for file in (zombie, owner) if zombie_first else (owner, zombie):
+        archive.put_files([file])
+    assert archived_ids(s3) == sorted(record_id(row) for row in owner.rows)
+    # the zombie's rows came first: the owner stored the other six in a file named by record 5
+    assert keys(s3) == sorted({owner.key, archive_file(range(5, 11)).key} if zombie_first else {owner.key})
+
+
+def test_rewriting_a_stored_file_adds_nothing(s3: Any) -> None:
+    """A replay after a crash, or a retried PUT whose answer was lost, finds its own file."""
+    archive = S3Archive(s3, BUCKET, retry=FAST, sleep=lambda s: None)
+    file = archive_file(range(1, 6))
+    archive.put_files([file])
+    archive.put_files([file])
+    assert keys(s3) == [file.key]
+    assert archived_ids(s3) == sorted(record_id(row) for row in file.rows)
+
+
+def test_a_key_taken_by_unrelated_rows_is_an_error_not_an_overwrite(s3: Any) -> None:
+    file = archive_file(range(1, 3))
+    s3.put_object(Bucket=BUCKET, Key=file.key, Body=archive_file(range(7, 9)).body)
+    archive = S3Archive(s3, BUCKET, retry=FAST, sleep=lambda s: None)
+    with pytest.raises(SinkError, match="holds none of this file's records"):
+        archive.put_files([file])
+
+
+def test_a_dead_letter_already_stored_is_kept(s3: Any) -> None:
+    archive = S3Archive(s3, BUCKET, retry=FAST, sleep=lambda s: None)
+    archive.put_objects([("dead-letter/x.avro", b"first")])
+    archive.put_objects([("dead-letter/x.avro", b"replayed")])
+    assert s3.get_object(Bucket=BUCKET, Key="dead-letter/x.avro")["Body"].read() == b"first"
+
+
+def test_a_conditional_write_conflict_is_retried(s3: Any) -> None:
+    faults = Faults(s3, "put_object")
+    sleeps: list[float] = []
+    archive = S3Archive(faults, BUCKET, retry=FAST, sleep=sleeps.append)
+    faults.arm(1, "ConditionalRequestConflict", 409)
+    file = archive_file(range(1, 3))
+    archive.put_files([file])
+    assert len(sleeps) == 1 and keys(s3) == [file.key]
