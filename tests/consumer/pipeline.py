@@ -17,9 +17,10 @@ from consumer.daemon import WorkerConfig, WorkerProcess
 from localaws import LocalAWS
 from nicelist.settings import AwsSettings, PipelineNames
 
-#: Short files and quick give-up, so the tests see durable data and sink failures within seconds.
+#: Short files and quick give-up, so the tests see durable data and sink failures within seconds;
+#: files a few seconds long so a worker frozen mid-stream almost always holds unarchived rows.
 PROCESSOR = ProcessorConfig(
-    archive_max_file_age_s=1.0,
+    archive_max_file_age_s=3.0,
     sink_retry=RetryPolicy(max_attempts=4, base_delay_s=0.05, max_delay_s=0.2),
 )
 
@@ -132,9 +133,14 @@ class Pipeline:
             raise AssertionError(f"{exc}; {len(wanted - have)} missing\n{self.log_tail()}") from None
 
     def lease_owners(self) -> dict[str, str]:
-        """shard id -> worker id, from the KCL's lease table (named after the application)."""
+        """shard id -> worker id of the leases still being read (not at SHARD_END), from the KCL's
+        lease table (named after the application)."""
         items = self.client("dynamodb").scan(TableName=self.names.application, ConsistentRead=True)["Items"]
-        return {i["leaseKey"]["S"]: i["leaseOwner"]["S"] for i in items if "leaseOwner" in i}
+        return {
+            i["leaseKey"]["S"]: i["leaseOwner"]["S"]
+            for i in items
+            if "leaseOwner" in i and i.get("checkpoint", {}).get("S") != "SHARD_END"
+        }
 
     def leader(self) -> str | None:
         """The worker holding the KCL 3 leader lock (it assigns leases; its lock lasts 2 minutes)."""
