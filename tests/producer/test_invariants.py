@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,15 @@ from tests.factories import make_event
 class RecordingKinesis:
     """Accepts every PutRecords and keeps the requests; optionally throttles the first calls."""
 
-    def __init__(self, throttle_first: int = 0) -> None:
+    def __init__(self, throttle_first: int = 0, gate: threading.Event | None = None) -> None:
         self.requests: list[list[dict[str, Any]]] = []
         self.throttle_first = throttle_first
         self.lock = threading.Lock()
+        self.gate = gate  # when given, every call waits until it is set
 
     def put_records(self, *, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        if self.gate is not None:
+            assert self.gate.wait(timeout=60), "the test never opened the gate"
         with self.lock:
             if self.throttle_first > 0:
                 self.throttle_first -= 1
@@ -103,11 +107,20 @@ def test_a_backlog_bigger_than_the_buffer_is_replayed_within_the_buffer(tmp_path
         first.put(event)
     assert first.close(timeout=0) == len(events)
 
-    client = RecordingKinesis()
+    gate = threading.Event()  # nothing is acknowledged until the backlog has been counted
+    client = RecordingKinesis(gate=gate)
     limit = schemas.MAX_EVENT_BYTES  # about 150 events at a time
     config = ProducerConfig(stream_name="s", kinesis_client=client, spool_dir=tmp_path, max_buffered_bytes=limit)
     with Producer(config) as second:
-        assert second.metrics()["pending_events"] == len(events)
+        try:
+            deadline = time.monotonic() + 30
+            while second.metrics()["buffered_bytes"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the sender thread starts admitting the backlog
+            metrics = second.metrics()
+            assert metrics["pending_events"] == len(events)
+            assert 0 < metrics["buffered_bytes"] <= limit
+        finally:
+            gate.set()
         assert second.flush(60) == 0
         assert second.metrics()["replayed"] == len(events)
     assert sorted(client.event_ids()) == sorted(e["event_id"] for e in events)
