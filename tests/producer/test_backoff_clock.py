@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from typing import Any
 
 from producer import Producer, ProducerConfig
 from producer._retry import Backoff
 from tests.factories import make_event
+from tests.polling import wait_for
 
 
 class FakeClock:
@@ -39,13 +39,6 @@ class ThrottleOnceKinesis:
             error = {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded"}
             return {"FailedRecordCount": len(Records), "Records": [error] * len(Records)}
         return {"FailedRecordCount": 0, "Records": [{"ShardId": "shardId-0", "SequenceNumber": "7"}] * len(Records)}
-
-
-def wait_for(condition: Any, deadline_s: float = 30) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
-        time.sleep(0.005)
 
 
 def test_a_throttled_record_is_retried_exactly_after_its_backoff() -> None:

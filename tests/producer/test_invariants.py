@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from nicelist.limits import (
 )
 from producer import Producer, ProducerConfig
 from tests.factories import make_event
+from tests.polling import wait_for
 
 
 class RecordingKinesis:
@@ -113,9 +113,7 @@ def test_a_backlog_bigger_than_the_buffer_is_replayed_within_the_buffer(tmp_path
     config = ProducerConfig(stream_name="s", kinesis_client=client, spool_dir=tmp_path, max_buffered_bytes=limit)
     with Producer(config) as second:
         try:
-            deadline = time.monotonic() + 30
-            while second.metrics()["buffered_bytes"] == 0 and time.monotonic() < deadline:
-                time.sleep(0.01)  # the sender thread starts admitting the backlog
+            wait_for(lambda: second.metrics()["buffered_bytes"] > 0)  # the sender admits the backlog
             metrics = second.metrics()
             assert metrics["pending_events"] == len(events)
             assert 0 < metrics["buffered_bytes"] <= limit
