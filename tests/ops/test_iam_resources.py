@@ -1,0 +1,207 @@
+"""The shipped IAM policies against what each role's code really calls, resource by resource.
+
+``test_iam.py`` reads the code for operation names. Here each role's code runs on the embedded
+stack while every boto3 call is recorded with its parameters; the parameters give the resource
+ARN IAM evaluates (stream, table or index, bucket or object), and the role's policy, rendered for
+this run's names, region and account, must hold an Allow statement that matches the action, the
+resource and its condition. A wrong prefix, table or bucket in a policy fails here, not on AWS.
+(The KCL's own calls come from Java and are not seen here; ``test_iam.py`` covers their actions.)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from amazon_kclpy import messages
+from botocore.client import BaseClient
+
+from consumer.app import build_processor
+from consumer.config import ProcessorConfig
+from localaws import LocalAWS
+from nicelist.cli import main
+from nicelist.settings import AwsSettings, PipelineNames
+from ops._demo import _leases_owned
+from ops._iam import policy_for
+from producer import Producer, ProducerConfig
+from schemas import encode_event
+from tests.consumer.helpers import FakeCheckpointer, initialize_input, kcl_record, process_input, with_checkpointer
+from tests.factories import make_event
+from tests.ops.test_iam import S3_ACTIONS
+from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (shared with the tests.stack plugin)
+
+#: moto's account id
+ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+
+    @property
+    def action(self) -> str:
+        if self.service == "s3":
+            return f"s3:{S3_ACTIONS.get(self.operation, self.operation)}"
+        return f"{self.service}:{self.operation}"
+
+    def resources(self, region: str) -> list[str]:
+        """The ARNs IAM checks for this call; ``[]`` when the parameters name none."""
+        p = self.params
+        if self.service == "kinesis":
+            if "StreamARN" in p:
+                return [p["StreamARN"]]
+            return [f"arn:aws:kinesis:{region}:{ACCOUNT}:stream/{p['StreamName']}"] if "StreamName" in p else []
+        if self.service == "dynamodb":
+            tables = [p["TableName"]] if "TableName" in p else list(p.get("RequestItems", {}))
+            arns = [f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}" for table in tables]
+            return [f"{arn}/index/{p['IndexName']}" for arn in arns] if "IndexName" in p else arns
+        if self.service == "s3" and "Bucket" in p:
+            return [f"arn:aws:s3:::{p['Bucket']}" + (f"/{p['Key']}" if "Key" in p else "")]
+        return []
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def _condition_holds(condition: Mapping[str, Mapping[str, str]], call: Call) -> bool:
+    for operator, tests in condition.items():
+        for key, expected in tests.items():
+            if (operator, key) != ("StringEquals", "cloudwatch:namespace"):
+                raise AssertionError(f"teach this test the condition {operator} {key}")
+            if call.params.get("Namespace") != expected:
+                return False
+    return True
+
+
+def allowed(policy: Mapping[str, Any], call: Call, region: str) -> bool:
+    """True when an Allow statement matches the call's action, every resource and the condition."""
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow":
+            continue
+        if not any(fnmatch.fnmatchcase(call.action, pattern) for pattern in _listed(statement["Action"])):
+            continue
+        patterns = _listed(statement["Resource"])
+        resources = call.resources(region) or ["*"]
+        if not all(any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns) for arn in resources):
+            continue
+        if _condition_holds(statement.get("Condition", {}), call):
+            return True
+    return False
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Call]]:
+    """Every boto3 call made in this process (any thread) while the test runs."""
+    recorded: list[Call] = []
+    original = BaseClient._make_api_call
+
+    def record(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        recorded.append(Call(client.meta.service_model.service_name, operation, dict(params)))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", record)
+    yield recorded
+
+
+@pytest.fixture
+def names() -> PipelineNames:
+    return PipelineNames(
+        stream=unique_name("iam"),
+        table=unique_name("iam-kids"),
+        bucket=unique_name("iam-archive"),
+        application=unique_name("iam-app"),
+    )
+
+
+def check(role: str, names: PipelineNames, stack: LocalAWS, calls: list[Call]) -> set[str]:
+    """Assert the role's policy allows every recorded call; return the actions seen."""
+    policy = policy_for(role, names, region=stack.region, account=ACCOUNT)
+    refused = sorted(
+        {f"{c.action} on {c.resources(stack.region) or '*'}" for c in calls if not allowed(policy, c, stack.region)}
+    )
+    assert refused == [], f"the {role} policy refuses calls its code makes: {refused}"
+    return {c.action for c in calls}
+
+
+def _provision(stack: LocalAWS, names: PipelineNames, shards: int = 2) -> None:
+    argv = ["provision", "--endpoint", stack.endpoint_url, "--shards", str(shards)]
+    assert main([*argv, "--stream", names.stream, "--table", names.table, "--bucket", names.bucket]) == 0
+
+
+def test_the_admin_policy_allows_provision_reshard_status_and_reconcile(
+    local_aws: LocalAWS,  # noqa: F811
+    names: PipelineNames,
+    calls: list[Call],
+) -> None:
+    _provision(local_aws, names)
+
+    def reshard(*args: str) -> None:
+        options = ["--stream", names.stream, "--endpoint", local_aws.endpoint_url]
+        waits = ["--poll-interval", "0.2"] if args[0] != "status" else []
+        assert main(["reshard", *args, *options, *waits]) == 0
+
+    reshard("status")
+    reshard("split", "shardId-000000000000", "--yes")
+    reshard("merge", "shardId-000000000002", "shardId-000000000003", "--yes")
+    reshard("scale", "--shards", "4", "--yes")
+    reshard("rebalance", "--yes")
+    stores = ["--table", names.table, "--bucket", names.bucket, "--endpoint", local_aws.endpoint_url]
+    assert main(["reconcile", "--no-progress", *stores]) == 0
+    _leases_owned(local_aws.client("dynamodb"), names.application)  # the demo's wait for the KCL's leases
+
+    seen = check("admin", names, local_aws, calls)
+    assert {"kinesis:CreateStream", "kinesis:SplitShard", "kinesis:MergeShards", "kinesis:UpdateShardCount"} <= seen
+    assert {"dynamodb:CreateTable", "dynamodb:Scan", "s3:CreateBucket", "s3:ListBucket"} <= seen
+
+
+def test_the_producer_policy_allows_the_sdk_and_the_load_generator(
+    local_aws: LocalAWS,  # noqa: F811
+    names: PipelineNames,
+    calls: list[Call],
+    tmp_path: Path,
+) -> None:
+    _provision(local_aws, names)
+    del calls[:]  # provisioning is the admin's part
+    config = ProducerConfig(stream_name=names.stream, kinesis_client=local_aws.client("kinesis"), spool_dir=tmp_path)
+    with Producer(config) as producer:
+        producer.put(make_event()).result(30)
+    load = ["--events", "50", "--rate", "0", "--kids", "10", "--elves", "2", "--no-progress", "--no-spool"]
+    assert main(["produce", "--stream", names.stream, "--endpoint", local_aws.endpoint_url, *load]) == 0
+
+    assert check("producer", names, local_aws, calls) == {"kinesis:PutRecords"}
+
+
+def test_the_worker_policy_allows_the_record_processor_including_a_replay(
+    local_aws: LocalAWS,  # noqa: F811
+    names: PipelineNames,
+    calls: list[Call],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _provision(local_aws, names)
+    exits: list[int] = []
+    monkeypatch.setattr(os, "_exit", exits.append)  # a processor that gives up must fail this test, not end it
+    del calls[:]
+    records = [kcl_record(encode_event(make_event())) for _ in range(5)] + [kcl_record(b"not an event")]
+    config = ProcessorConfig(names=names, aws=AwsSettings(region=local_aws.region, endpoint_url=local_aws.endpoint_url))
+    for _ in range(2):  # the second run replays the same records: its archive file's key is taken
+        processor = build_processor(config)
+        processor.initialize(initialize_input())
+        checkpointer = FakeCheckpointer()
+        processor.process_records(process_input(records, checkpointer))
+        shutdown = with_checkpointer(messages.ShutdownRequestedInput, "shutdownRequested", checkpointer)
+        processor.shutdown_requested(shutdown)
+        assert checkpointer.calls, "the processor should have stored the batch and checkpointed"
+    assert exits == []
+
+    seen = check("worker", names, local_aws, calls)
+    assert {"dynamodb:PutItem", "s3:PutObject", "s3:GetObject"} <= seen
+    puts = {c.params["Key"].split("/")[0] for c in calls if c.operation == "PutObject"}
+    assert puts == {"events", "dead-letter"}
