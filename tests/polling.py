@@ -7,9 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wait_for(condition: Callable[[], Any], deadline_s: float = 30, poll_s: float = 0.005) -> None:
-    """Return once ``condition()`` is true; fail the test if it is not within ``deadline_s``."""
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached before the deadline"
+def wait_until(predicate: Callable[[], Any], *, timeout_s: float, what: str, poll_s: float = 0.5) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
         time.sleep(poll_s)

@@ -3,10 +3,9 @@ KCL workers kept alive by a small supervisor, plus readers of what landed in S3 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from consumer.archive import read_rows
 from consumer.daemon import WorkerConfig, WorkerProcess
 from localaws import LocalAWS
 from nicelist.settings import AwsSettings, PipelineNames
+from tests.polling import wait_until
 
 #: Short files and quick give-up, so the tests see durable data and sink failures within seconds;
 #: files a few seconds long so a worker frozen mid-stream almost always holds unarchived rows.
@@ -23,18 +23,6 @@ PROCESSOR = ProcessorConfig(
     archive_max_file_age_s=3.0,
     sink_retry=RetryPolicy(max_attempts=4, base_delay_s=0.05, max_delay_s=0.2),
 )
-
-
-def wait_until(predicate: Callable[[], Any], *, timeout_s: float, what: str, poll_s: float = 0.5) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(poll_s)
 
 
 @dataclass

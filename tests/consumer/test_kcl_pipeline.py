@@ -26,8 +26,9 @@ from localaws import LocalAWS
 from nicelist.settings import PipelineNames
 from schemas import encode_event
 from tests.factories import BASE_MS, make_event
+from tests.polling import wait_until
 
-from .pipeline import Pipeline, duplicated_positions, latest_event_ids, unique, wait_until
+from .pipeline import Pipeline, duplicated_positions, latest_event_ids, unique
 
 pytestmark = [pytest.mark.kcl, pytest.mark.timeout(900)]
 

@@ -82,7 +82,7 @@ def _operations() -> dict[str, set[tuple[str, str]]]:
     return found
 
 
-def _iam_action(service: str, operation: str) -> str:
+def iam_action(service: str, operation: str) -> str:
     if service == "s3":
         return f"s3:{S3_ACTIONS.get(operation, operation)}"
     return f"{service}:{operation}"
@@ -107,7 +107,7 @@ def called_actions(packages: tuple[str, ...]) -> dict[frozenset[str], set[str]]:
                 if name in TRANSFER:
                     targets = {TRANSFER[name]}
                 if targets:
-                    actions = frozenset(_iam_action(service, operation) for service, operation in targets)
+                    actions = frozenset(iam_action(service, operation) for service, operation in targets)
                     calls.setdefault(actions, set()).add(str(path.relative_to(ROOT)))
     return calls
 

@@ -32,7 +32,7 @@ from producer import Producer, ProducerConfig
 from schemas import encode_event
 from tests.consumer.helpers import FakeCheckpointer, initialize_input, kcl_record, process_input, with_checkpointer
 from tests.factories import make_event
-from tests.ops.test_iam import S3_ACTIONS
+from tests.ops.test_iam import iam_action
 from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (shared with the tests.stack plugin)
 
 #: moto's account id
@@ -47,9 +47,7 @@ class Call:
 
     @property
     def action(self) -> str:
-        if self.service == "s3":
-            return f"s3:{S3_ACTIONS.get(self.operation, self.operation)}"
-        return f"{self.service}:{self.operation}"
+        return iam_action(self.service, self.operation)
 
     def resources(self, region: str) -> list[str]:
         """The ARNs IAM checks for this call; ``[]`` when the parameters name none."""

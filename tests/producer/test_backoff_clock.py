@@ -9,7 +9,7 @@ from typing import Any
 from producer import Producer, ProducerConfig
 from producer._retry import Backoff
 from tests.factories import make_event
-from tests.polling import wait_for
+from tests.polling import wait_until
 
 
 class FakeClock:
@@ -50,7 +50,7 @@ def test_a_throttled_record_is_retried_exactly_after_its_backoff() -> None:
     expected = Backoff(base_s=0.4, max_s=0.4).delay_s(1, random.Random(42))  # in [0.2, 0.4]
     with Producer(config, clock=clock, rng=random.Random(42)) as producer:
         future = producer.put(make_event())
-        wait_for(lambda: len(client.call_times) == 1)
+        wait_until(lambda: len(client.call_times) == 1, timeout_s=30, what="the first call", poll_s=0.005)
         clock.set(1000.0 + expected - 0.001)
         producer.flush(0)  # wakes the sender: too early, it must keep waiting
         clock.set(1000.0 + expected)

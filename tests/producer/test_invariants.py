@@ -20,7 +20,7 @@ from nicelist.limits import (
 )
 from producer import Producer, ProducerConfig
 from tests.factories import make_event
-from tests.polling import wait_for
+from tests.polling import wait_until
 
 
 class RecordingKinesis:
@@ -113,7 +113,9 @@ def test_a_backlog_bigger_than_the_buffer_is_replayed_within_the_buffer(tmp_path
     config = ProducerConfig(stream_name="s", kinesis_client=client, spool_dir=tmp_path, max_buffered_bytes=limit)
     with Producer(config) as second:
         try:
-            wait_for(lambda: second.metrics()["buffered_bytes"] > 0)  # the sender admits the backlog
+            wait_until(
+                lambda: second.metrics()["buffered_bytes"], timeout_s=30, what="the backlog admitted", poll_s=0.005
+            )
             metrics = second.metrics()
             assert metrics["pending_events"] == len(events)
             assert 0 < metrics["buffered_bytes"] <= limit

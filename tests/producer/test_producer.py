@@ -27,7 +27,7 @@ from producer import (
 )
 from producer._partition import hash_key
 from tests.factories import make_event
-from tests.polling import wait_for
+from tests.polling import wait_until
 from tests.producer.kinesis_faults import KinesisFaults, read_events
 
 STREAM = "nicelist-test"
@@ -142,7 +142,7 @@ def test_throttling_never_expires_an_event(kinesis: Kinesis) -> None:
     kinesis.faults.always("throttle")
     with Producer(config(kinesis)) as producer:
         futures = [producer.put(make_event()) for _ in range(300)]
-        wait_for(lambda: producer.metrics()["throttled"] > 1)
+        wait_until(lambda: producer.metrics()["throttled"] > 1, timeout_s=30, what="a throttle", poll_s=0.005)
         assert producer.flush(0.3) == 300  # still pending, not failed
         assert not any(f.done() for f in futures)
         kinesis.faults.always(None)
