@@ -32,7 +32,7 @@ from producer import Producer, ProducerConfig
 from schemas import encode_event
 from tests.consumer.helpers import FakeCheckpointer, initialize_input, kcl_record, process_input, with_checkpointer
 from tests.factories import make_event
-from tests.ops.test_iam import iam_action
+from tests.ops.test_iam import iam_action, is_allowed
 from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (shared with the tests.stack plugin)
 
 #: moto's account id
@@ -84,7 +84,7 @@ def allowed(policy: Mapping[str, Any], call: Call, region: str) -> bool:
     for statement in policy["Statement"]:
         if statement["Effect"] != "Allow":
             continue
-        if not any(fnmatch.fnmatchcase(call.action, pattern) for pattern in _listed(statement["Action"])):
+        if not is_allowed(call.action, set(_listed(statement["Action"]))):
             continue
         patterns = _listed(statement["Resource"])
         resources = call.resources(region) or ["*"]
