@@ -2,7 +2,8 @@
 
 from setuptools import find_packages, setup
 
-PACKAGES = ("producer", "consumer", "schemas", "properties", "nicelist", "localaws", "admin", "ops")
+#: Every top-level package of the distribution; a test checks that none is missing.
+PACKAGES = ("foundation", "schemas", "producer", "consumer", "properties", "localaws", "admin", "ops", "nicelist")
 
 LOCAL = [
     # The embedded local AWS: moto's backends served over h2c. moto is pinned because
@@ -29,9 +30,7 @@ setup(
     version="0.1.0",
     description="Kinesis pipeline that keeps the North Pole's naughty/nice list true under the December spike",
     python_requires=">=3.11",
-    packages=find_packages(
-        include=["producer*", "consumer*", "schemas*", "properties*", "nicelist*", "localaws*", "admin*"]
-    ),
+    packages=find_packages(include=[f"{name}*" for name in PACKAGES]),
     package_data={"schemas": ["avro/*.avsc"], "properties": ["*.properties"], "nicelist": ["iam/*.json"]},
     install_requires=[
         "boto3>=1.34",

@@ -1,7 +1,7 @@
 """Create the pipeline's stream, kid table and archive bucket, idempotently.
 
 ``provision(aws, names, shards)`` works the same against the embedded stack, LocalStack or AWS:
-endpoints come from :class:`nicelist.settings.AwsSettings` (``--endpoint`` or the standard
+endpoints come from :class:`foundation.settings.AwsSettings` (``--endpoint`` or the standard
 ``AWS_ENDPOINT_URL[_<SERVICE>]`` variables). Each resource is created only when missing, then
 waited for (ACTIVE / exists) with a deadline; a second run changes nothing and says so. A stream
 that exists with another shard count is reported and left alone: ``nicelist reshard`` changes it.
@@ -28,7 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from nicelist.settings import AwsSettings, PipelineNames
+from foundation.settings import AwsSettings, PipelineNames
 
 logger = logging.getLogger(__name__)
 

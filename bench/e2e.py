@@ -33,9 +33,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from foundation.limits import KINESIS_MAX_RECORDS_PER_PUT
+from foundation.settings import PipelineNames
 from nicelist.commands.produce import add_load_arguments, load_plan
-from nicelist.limits import KINESIS_MAX_RECORDS_PER_PUT
-from nicelist.settings import PipelineNames
 
 SITE = Path(__file__).resolve().parent / "_e2e_site"
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from nicelist.kpl import DIGEST_BYTES, MAGIC
+from foundation.kpl import DIGEST_BYTES, MAGIC
 
 from ._errors import AggregationError
 

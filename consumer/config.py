@@ -7,8 +7,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from nicelist.limits import MiB
-from nicelist.settings import AwsSettings, PipelineNames
+from foundation.limits import MiB
+from foundation.settings import AwsSettings, PipelineNames
 
 from ._errors import ConfigError
 from .retry import RetryPolicy
@@ -45,7 +45,7 @@ class ProcessorConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProcessorConfig:
         """``NICELIST_ARCHIVE_MAX_FILE_BYTES``, ``NICELIST_ARCHIVE_MAX_FILE_AGE_S``,
         ``NICELIST_DYNAMODB_THREADS``, ``NICELIST_SINK_MAX_ATTEMPTS``, ``NICELIST_SINK_BASE_DELAY_S``,
-        ``NICELIST_SINK_MAX_DELAY_S``, plus the names and AWS settings of :mod:`nicelist.settings`."""
+        ``NICELIST_SINK_MAX_DELAY_S``, plus the names and AWS settings of :mod:`foundation.settings`."""
         env = os.environ if environ is None else environ
         defaults = cls()
         try:

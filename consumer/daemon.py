@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from nicelist.settings import AwsSettings, PipelineNames
+from foundation.settings import AwsSettings, PipelineNames
 
 from ._errors import ConfigError
 from .config import ProcessorConfig
@@ -154,7 +154,7 @@ class WorkerConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> WorkerConfig:
-        """Names and AWS settings from :mod:`nicelist.settings`; ``NICELIST_WORKER_ID``; overrides win."""
+        """Names and AWS settings from :mod:`foundation.settings`; ``NICELIST_WORKER_ID``; overrides win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {"names": PipelineNames.from_env(env), "aws": AwsSettings.from_env(env)}
         if env.get("NICELIST_WORKER_ID"):

@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from nicelist.settings import AwsSettings, PipelineNames
+from foundation.settings import AwsSettings, PipelineNames
 
 from ._errors import CaughtUpTimeout, ConfigError, DemoError
 from ._fleet import ElfFleet, FleetConfig

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nicelist.settings import AwsSettings
+from foundation.settings import AwsSettings
 from producer import Producer, ProducerConfig
 
 from ._errors import ConfigError

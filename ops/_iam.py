@@ -12,7 +12,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from nicelist.settings import DEFAULT_APPLICATION, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_TABLE, PipelineNames
+from foundation.settings import DEFAULT_APPLICATION, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_TABLE, PipelineNames
 
 from ._errors import ConfigError
 

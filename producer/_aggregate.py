@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from nicelist.kpl import DIGEST_BYTES, MAGIC
+from foundation.kpl import DIGEST_BYTES, MAGIC
 
 _PARTITION_KEY_TABLE = 0x0A  # field 1, length-delimited
 _RECORDS = 0x1A  # field 3, length-delimited

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from nicelist.kpl import DEFAULT_AGGREGATE_BYTES
-from nicelist.limits import (
+from foundation.kpl import DEFAULT_AGGREGATE_BYTES
+from foundation.limits import (
     KINESIS_MAX_BYTES_PER_PUT,
     KINESIS_MAX_PARTITION_KEY_CHARS,
     KINESIS_MAX_RECORD_BYTES,
     KINESIS_MAX_RECORDS_PER_PUT,
     MiB,
 )
-from nicelist.settings import DEFAULT_STREAM, AwsSettings, PipelineNames
+from foundation.settings import DEFAULT_STREAM, AwsSettings, PipelineNames
 from schemas import MAX_EVENT_BYTES
 
 from ._aggregate import empty_cost, record_cost

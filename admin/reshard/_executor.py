@@ -37,8 +37,8 @@ from admin.reshard._steps import (
     split_step,
     update_shard_count_targets,
 )
-from nicelist.limits import UPDATE_SHARD_COUNT_CALLS_PER_24H
-from nicelist.settings import PipelineNames
+from foundation.limits import UPDATE_SHARD_COUNT_CALLS_PER_24H
+from foundation.settings import PipelineNames
 
 logger = logging.getLogger(__name__)
 

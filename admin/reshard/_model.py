@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from admin.reshard._errors import ClosedShardError, TopologyError, UnknownShardError
-from nicelist.limits import KINESIS_HASH_KEY_MAX
+from foundation.limits import KINESIS_HASH_KEY_MAX
 
 #: number of hash keys in a stream (0 .. 2**128 - 1)
 HASH_SPACE = KINESIS_HASH_KEY_MAX + 1

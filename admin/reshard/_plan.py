@@ -12,8 +12,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nicelist import kpl
-from nicelist.limits import (
+from foundation import kpl
+from foundation.limits import (
     KINESIS_MAX_RECORD_BYTES,
     KINESIS_SHARD_READ_BYTES_PER_SEC,
     KINESIS_SHARD_READ_CALLS_PER_SEC,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from admin.reshard._errors import InvalidHashKeyError, InvalidTargetError, NotAdjacentError, ReshardError
 from admin.reshard._model import HASH_SPACE, Shard, Topology
-from nicelist.limits import UPDATE_SHARD_COUNT_MAX_FACTOR, UPDATE_SHARD_COUNT_MAX_SHARDS
+from foundation.limits import UPDATE_SHARD_COUNT_MAX_FACTOR, UPDATE_SHARD_COUNT_MAX_SHARDS
 
 Method = Literal["update-shard-count", "split-merge"]
 

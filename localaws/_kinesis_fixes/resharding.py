@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nicelist.limits import KINESIS_HASH_KEY_MAX, UPDATE_SHARD_COUNT_MAX_FACTOR, UPDATE_SHARD_COUNT_MAX_SHARDS
+from foundation.limits import KINESIS_HASH_KEY_MAX, UPDATE_SHARD_COUNT_MAX_FACTOR, UPDATE_SHARD_COUNT_MAX_SHARDS
 
 from ._patching import patch
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicelist.limits import KINESIS_HASH_KEY_MAX, KINESIS_MAX_PARTITION_KEY_CHARS
+from foundation.limits import KINESIS_HASH_KEY_MAX, KINESIS_MAX_PARTITION_KEY_CHARS
 
 from ._patching import patch
 

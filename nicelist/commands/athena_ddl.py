@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from nicelist.settings import PipelineNames
+    from foundation.settings import PipelineNames
     from ops import ConfigError
     from ops._athena import AthenaNames, render, statements
 

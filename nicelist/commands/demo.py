@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from foundation.settings import AwsSettings, PipelineNames
     from nicelist.commands.produce import load_plan
-    from nicelist.settings import AwsSettings, PipelineNames
     from ops import ConfigError, OpsError
     from ops._demo import DEMO_WORKER_PROPERTIES, DemoConfig, run_demo
     from ops._progress import Progress

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from nicelist.settings import AwsSettings, PipelineNames
+    from foundation.settings import AwsSettings, PipelineNames
     from ops import ConfigError
     from ops._fleet import FleetConfig
     from ops._produce import produce

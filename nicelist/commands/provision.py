@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from admin.provision import ProvisionConfig, ProvisionError, provision
-    from nicelist.settings import AwsSettings, PipelineNames
+    from foundation.settings import AwsSettings, PipelineNames
 
     names = PipelineNames.from_env(stream=args.stream, table=args.table, bucket=args.bucket)
     aws = AwsSettings.from_env(endpoint_url=args.endpoint)

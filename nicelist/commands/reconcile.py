@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from nicelist.settings import AwsSettings, PipelineNames
+    from foundation.settings import AwsSettings, PipelineNames
     from ops import SourceError, describe_report, reconcile
     from ops._progress import Progress
 

@@ -114,7 +114,7 @@ def _err(line: str) -> None:
 
 
 def _clients(args: argparse.Namespace) -> tuple[Any, str]:
-    from nicelist.settings import AwsSettings, PipelineNames
+    from foundation.settings import AwsSettings, PipelineNames
 
     aws = AwsSettings.from_env(endpoint_url=args.endpoint)
     stream = PipelineNames.from_env(stream=args.stream).stream

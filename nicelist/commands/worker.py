@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from consumer import ConsumerError, ProcessorConfig
     from consumer.daemon import WorkerConfig, WorkerProcess
-    from nicelist.settings import AwsSettings, PipelineNames
+    from foundation.settings import AwsSettings, PipelineNames
 
     names = PipelineNames.from_env(
         stream=args.stream, table=args.table, bucket=args.bucket, application=args.application

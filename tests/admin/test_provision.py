@@ -13,9 +13,9 @@ from admin.provision import (
     ResourceConflictError,
     provision,
 )
+from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
 from nicelist.cli import main
-from nicelist.settings import AwsSettings, PipelineNames
 from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (shared with the tests.stack plugin)
 
 

@@ -20,8 +20,8 @@ from admin.provision import provision
 from admin.reshard import ReshardConfig, Resharder, scale
 from consumer.config import ProcessorConfig
 from consumer.daemon import WorkerConfig, WorkerProcess
+from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
-from nicelist.settings import AwsSettings, PipelineNames
 from producer import DeliveryFuture, Producer, ProducerConfig
 from tests.factories import make_event
 from tests.stack import local_aws, unique_name  # noqa: F401  (borrowed: one stack per test process)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from admin.reshard import CapacityInputs, plan_capacity
 from admin.reshard._plan import KPL_DIGEST_BYTES, KPL_MAGIC_BYTES, kpl_user_record_bytes, varint_bytes
-from nicelist.limits import MiB
+from foundation.limits import MiB
 
 
 @pytest.mark.parametrize("event_bytes", [1, 10, 125, 126, 200, 1000, 20_000])

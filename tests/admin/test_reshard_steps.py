@@ -24,7 +24,7 @@ from admin.reshard import (
     update_shard_count_targets,
 )
 from admin.reshard._steps import OneStep, _placeholder_ids, merge_step, simulate, split_step
-from nicelist.limits import UPDATE_SHARD_COUNT_MAX_SHARDS
+from foundation.limits import UPDATE_SHARD_COUNT_MAX_SHARDS
 from tests.admin._reshard_helpers import even_topology, shards_from_starts
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from consumer import ProcessorConfig, RetryPolicy
 from consumer.archive import read_rows
 from consumer.daemon import WorkerConfig, WorkerProcess
+from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
-from nicelist.settings import AwsSettings, PipelineNames
 from tests.polling import wait_until
 
 #: Short files and quick give-up, so the tests see durable data and sink failures within seconds;

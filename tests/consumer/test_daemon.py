@@ -17,8 +17,8 @@ from consumer.daemon import (
     read_template,
     render_properties,
 )
+from foundation.settings import AwsSettings, PipelineNames
 from nicelist.cli import build_parser
-from nicelist.settings import AwsSettings, PipelineNames
 
 
 def parse(text: str) -> dict[str, str]:

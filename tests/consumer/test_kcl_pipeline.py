@@ -22,8 +22,8 @@ import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 
 from admin.provision import provision
+from foundation.settings import PipelineNames
 from localaws import LocalAWS
-from nicelist.settings import PipelineNames
 from schemas import encode_event
 from tests.factories import BASE_MS, make_event
 from tests.polling import wait_until

@@ -12,8 +12,8 @@ import argparse
 import os
 import time
 
+from foundation.limits import KINESIS_MAX_RECORDS_PER_GET, KINESIS_MAX_RECORDS_PER_PUT
 from localaws import LocalAWS, StackConfig
-from nicelist.limits import KINESIS_MAX_RECORDS_PER_GET, KINESIS_MAX_RECORDS_PER_PUT
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from nicelist.limits import KINESIS_HASH_KEY_MAX
+from foundation.limits import KINESIS_HASH_KEY_MAX
 from tests.localaws.kinesis_helpers import new_stream, put, read_shard, shards_by_id
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicelist.limits import KINESIS_HASH_KEY_MAX
+from foundation.limits import KINESIS_HASH_KEY_MAX
 from tests.localaws.kinesis_helpers import new_stream, put, shards_by_id
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from nicelist.settings import PipelineNames
+from foundation.settings import PipelineNames
 from ops import ConfigError
 from ops._iam import ROLES, load_policy, policy_for
 

@@ -23,9 +23,9 @@ from botocore.client import BaseClient
 
 from consumer.app import build_processor
 from consumer.config import ProcessorConfig
+from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
 from nicelist.cli import main
-from nicelist.settings import AwsSettings, PipelineNames
 from ops._demo import _leases_owned
 from ops._iam import policy_for
 from producer import Producer, ProducerConfig

@@ -7,7 +7,7 @@ import json
 import sys
 import threading
 
-from nicelist.settings import AwsSettings
+from foundation.settings import AwsSettings
 from producer import Producer, ProducerConfig
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schemas
-from nicelist.limits import KINESIS_HASH_KEY_MAX
+from foundation.limits import KINESIS_HASH_KEY_MAX
 from producer._aggregate import MAGIC, empty_cost, encode_aggregated, record_cost, varint
 from producer._partition import hash_key, random_partition_key, shard_index
 from tests.factories import make_event

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nicelist.limits import KINESIS_MAX_BYTES_PER_PUT, KINESIS_MAX_RECORD_BYTES, KINESIS_MAX_RECORDS_PER_PUT
+from foundation.limits import KINESIS_MAX_BYTES_PER_PUT, KINESIS_MAX_RECORD_BYTES, KINESIS_MAX_RECORDS_PER_PUT
 from producer._batch import RequestLimits, pack_requests, take_request
 
 sizes = st.lists(st.integers(min_value=1, max_value=KINESIS_MAX_RECORD_BYTES), max_size=1500)

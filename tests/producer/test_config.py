@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nicelist.limits import KINESIS_MAX_RECORD_BYTES, KINESIS_MAX_RECORDS_PER_PUT
+from foundation.limits import KINESIS_MAX_RECORD_BYTES, KINESIS_MAX_RECORDS_PER_PUT
 from producer import FsyncPolicy, ProducerConfig, default_spool_dir
 
 

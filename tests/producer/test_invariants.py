@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schemas
-from nicelist.limits import (
+from foundation.limits import (
     KINESIS_MAX_BYTES_PER_PUT,
     KINESIS_MAX_PARTITION_KEY_CHARS,
     KINESIS_MAX_RECORD_BYTES,
