@@ -3,7 +3,21 @@
 from setuptools import find_packages, setup
 
 #: Every top-level package of the distribution; a test checks that none is missing.
-PACKAGES = ("foundation", "schemas", "producer", "consumer", "properties", "localaws", "admin", "ops", "nicelist")
+PACKAGES = (
+    "foundation",
+    "schemas",
+    "producer",
+    "consumer",
+    "properties",
+    "localaws",
+    "admin",
+    "loadgen",
+    "reconcile",
+    "analytics",
+    "deploy",
+    "demo",
+    "nicelist",
+)
 
 LOCAL = [
     # The embedded local AWS: moto's backends served over h2c. moto is pinned because
@@ -31,7 +45,7 @@ setup(
     description="Kinesis pipeline that keeps the North Pole's naughty/nice list true under the December spike",
     python_requires=">=3.11",
     packages=find_packages(include=[f"{name}*" for name in PACKAGES]),
-    package_data={"schemas": ["avro/*.avsc"], "properties": ["*.properties"], "nicelist": ["iam/*.json"]},
+    package_data={"schemas": ["avro/*.avsc"], "properties": ["*.properties"], "deploy": ["iam_policies/*.json"]},
     install_requires=[
         "boto3>=1.34",
         "fastavro>=1.9,<2",

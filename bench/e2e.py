@@ -190,9 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the workers")
     args = parser.parse_args(argv)
 
+    from demo import DemoConfig, run_demo
+    from foundation.progress import Progress
     from localaws import LocalAWS
-    from ops._demo import DemoConfig, run_demo
-    from ops._progress import Progress
 
     plan = load_plan(args)
     counts_dir = Path(tempfile.mkdtemp(prefix="nicelist-bench-calls-"))

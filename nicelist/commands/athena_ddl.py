@@ -18,13 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from analytics import AthenaNames, athena_statements, render_athena
+    from foundation.errors import ConfigError
     from foundation.settings import PipelineNames
-    from ops import ConfigError
-    from ops._athena import AthenaNames, render, statements
 
     names = PipelineNames.from_env(bucket=args.bucket)
     try:
-        text = render(statements(AthenaNames(bucket=names.bucket, database=args.database, first_day=args.first_day)))
+        athena = AthenaNames(bucket=names.bucket, database=args.database, first_day=args.first_day)
+        text = render_athena(athena_statements(athena))
     except ConfigError as exc:
         print(f"athena-ddl: {exc}", file=sys.stderr)
         return 2

@@ -65,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from demo import DEMO_WORKER_PROPERTIES, DemoConfig, DemoError, describe_demo, run_demo
+    from foundation.errors import ConfigError
+    from foundation.progress import Progress
     from foundation.settings import AwsSettings, PipelineNames
     from nicelist.commands.produce import load_plan
-    from ops import ConfigError, OpsError
-    from ops._demo import DEMO_WORKER_PROPERTIES, DemoConfig, run_demo
-    from ops._progress import Progress
-    from ops._summary import describe_demo
+    from reconcile import SourceError
 
     def say(line: str) -> None:
         print(f"demo: {line}", file=sys.stderr, flush=True)
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, interrupt)  # stop everything on SIGTERM as on Ctrl-C
     try:
         summary = run_demo(config, progress=Progress(enabled=not args.no_progress), say=say)
-    except OpsError as exc:
+    except (DemoError, SourceError, ConfigError) as exc:
         print(f"demo FAILED: {exc}", file=sys.stderr)
         return 1
     finally:

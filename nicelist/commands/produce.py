@@ -10,7 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ops._loadgen import LoadPlan
+    from loadgen import LoadPlan
 
 HELP = "generate behaviour events with simulated elf apps (count, rate, kids, elves, spike shape)"
 
@@ -34,7 +34,7 @@ def add_load_arguments(parser: argparse.ArgumentParser, *, events: int, rate: fl
 
 
 def load_plan(args: argparse.Namespace) -> LoadPlan:
-    from ops._loadgen import LoadPlan, Population, SpikeShape
+    from loadgen import LoadPlan, Population, SpikeShape
 
     return LoadPlan(
         Population(kids=args.kids, elves=args.elves, naughty_share=args.naughty_share),
@@ -66,11 +66,10 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from foundation.errors import ConfigError
+    from foundation.progress import Progress
     from foundation.settings import AwsSettings, PipelineNames
-    from ops import ConfigError
-    from ops._fleet import FleetConfig
-    from ops._produce import produce
-    from ops._progress import Progress
+    from loadgen import FleetConfig, produce
 
     try:
         plan = load_plan(args)

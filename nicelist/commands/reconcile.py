@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from foundation.progress import Progress
     from foundation.settings import AwsSettings, PipelineNames
-    from ops import SourceError, describe_report, reconcile
-    from ops._progress import Progress
+    from reconcile import SourceError, describe_report, reconcile
 
     names = PipelineNames.from_env(table=args.table, bucket=args.bucket)
     aws = AwsSettings.from_env(endpoint_url=args.endpoint)

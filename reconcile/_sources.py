@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from ._errors import SourceError
-from ._reconcile import plain_number
+from ._model import plain_number
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import ConfigError
+from foundation.errors import ConfigError
 
 BEFORE, SPIKE, AFTER = "before", "spike", "after"
 _NOTES = (

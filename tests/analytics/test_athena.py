@@ -13,11 +13,10 @@ import sqlglot
 from sqlglot import exp
 
 import schemas
+from analytics.athena import HIVE, TRINO, AthenaNames, hive_type, render, statements
+from foundation.errors import ConfigError
 from nicelist.cli import main
-from ops import ConfigError
-from ops._athena import HIVE, TRINO, AthenaNames, hive_type, render, statements
-
-from .archive_fixtures import archived_row, avro_file
+from tests.archive_fixtures import archived_row, avro_file
 
 NAMES = AthenaNames(bucket="north-pole-archive")
 

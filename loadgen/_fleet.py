@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import ConfigError
 from foundation.settings import AwsSettings
 from producer import Producer, ProducerConfig
 
-from ._errors import ConfigError
-from ._loadgen import LoadPlan
-from ._loadrun import LoadTally, run_load
+from ._plan import LoadPlan
+from ._run import LoadTally, run_load
 
 log = logging.getLogger(__name__)
 

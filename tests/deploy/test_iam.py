@@ -15,9 +15,9 @@ from pathlib import Path
 import botocore.session
 import pytest
 
+from deploy import ROLES, load_policy, policy_for
+from foundation.errors import ConfigError
 from foundation.settings import PipelineNames
-from ops import ConfigError
-from ops._iam import ROLES, load_policy, policy_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("kinesis", "dynamodb", "s3", "cloudwatch")
@@ -25,10 +25,10 @@ SERVICES = ("kinesis", "dynamodb", "s3", "cloudwatch")
 ROLE_PACKAGES = {
     "producer": ("producer",),
     "worker": ("consumer",),
-    "admin": ("admin", "ops", "nicelist/commands"),
+    "admin": ("admin", "reconcile", "analytics", "deploy", "nicelist/commands"),
 }
 #: the demo plays every part (elves, workers, operator): checked against the three policies together
-DEMO = "ops/_demo.py"
+DEMO = "demo/_run.py"
 #: what the KCL itself calls (https://docs.aws.amazon.com/streams/latest/dev/kcl-iam-permissions.html, polling mode)
 KCL_ACTIONS = {
     "kinesis:DescribeStream",
@@ -186,8 +186,8 @@ def test_the_producer_can_only_put_records() -> None:
 
 def test_the_code_scan_finds_known_calls() -> None:
     """Guards the scan itself: it must see a call we know is there."""
-    assert "s3:ListBucket" in called_action_names(("ops",))  # the list_objects_v2 paginator in ops/_sources.py
-    assert "dynamodb:Scan" in called_action_names(("ops",))
+    assert "s3:ListBucket" in called_action_names(("reconcile",))  # list_objects_v2 in reconcile/_sources.py
+    assert "dynamodb:Scan" in called_action_names(("reconcile",))
 
 
 def test_policy_for_other_names_and_account() -> None:

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schemas
-from ops import ConfigError
-from ops._loadgen import AFTER, BEFORE, SPIKE, LoadPlan, Population, SpikeShape
-from ops._loadrun import LoadTally, run_load
+from foundation.errors import ConfigError
+from loadgen import LoadTally, run_load
+from loadgen._plan import AFTER, BEFORE, SPIKE, LoadPlan, Population, SpikeShape
 from producer import BufferFullError, DeliveryFailedError
 
 

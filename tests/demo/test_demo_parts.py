@@ -8,14 +8,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ops import ConfigError, ReconcileReport
-from ops._demo import DemoConfig, DemoSummary, _leases_owned
-from ops._loadgen import SpikeShape
-from ops._progress import Progress, format_bar
-from ops._summary import describe_demo
-from ops._watch import ArchiveWatcher
-
-from .archive_fixtures import archive_key, archived_row, avro_file
+from demo import ArchiveWatcher, describe_demo
+from demo._run import DemoConfig, DemoSummary, _leases_owned
+from foundation.errors import ConfigError
+from foundation.progress import Progress, format_bar
+from loadgen import SpikeShape
+from reconcile import ReconcileReport
+from tests.archive_fixtures import archive_key, archived_row, avro_file
 
 
 def test_reshard_defaults_to_doubling_when_the_spike_starts() -> None:

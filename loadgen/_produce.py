@@ -8,10 +8,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from foundation.progress import Progress
+
 from ._fleet import ElfFleet, FleetConfig
-from ._loadgen import LoadPlan
-from ._loadrun import LoadTally
-from ._progress import Progress
+from ._plan import LoadPlan
+from ._run import LoadTally
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Runs a :class:`~ops._loadgen.LoadPlan`: one thread per elf app, each with its own producer.
+"""Runs a :class:`~loadgen.LoadPlan`: one thread per elf app, each with its own producer.
 
 Producers, the clock and the stop event are passed in. A full producer buffer (BufferFullError)
 is back-pressure: the elf waits and offers the same event again; it never drops it. Delivery
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from producer import BufferFullError, DeliveryFuture
 
-from ._loadgen import LoadPlan
+from ._plan import LoadPlan
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,7 @@ from moto import mock_aws
 import schemas
 from consumer._aggregation import deaggregate
 from nicelist.cli import main
-
-from .archive_fixtures import archive_key, archived_row, avro_file, table_item
+from tests.archive_fixtures import archive_key, archived_row, avro_file, table_item
 
 
 def _stream_events(kinesis: Any, stream: str) -> list[dict[str, Any]]:

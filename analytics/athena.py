@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import schemas
-
-from ._errors import ConfigError
+from foundation.errors import ConfigError
 
 HIVE = "hive"
 TRINO = "trino"

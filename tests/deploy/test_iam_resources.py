@@ -23,16 +23,16 @@ from botocore.client import BaseClient
 
 from consumer.app import build_processor
 from consumer.config import ProcessorConfig
+from demo._run import _leases_owned
+from deploy import policy_for
 from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
 from nicelist.cli import main
-from ops._demo import _leases_owned
-from ops._iam import policy_for
 from producer import Producer, ProducerConfig
 from schemas import encode_event
 from tests.consumer.helpers import FakeCheckpointer, initialize_input, kcl_record, process_input, with_checkpointer
+from tests.deploy.test_iam import iam_action, is_allowed
 from tests.factories import make_event
-from tests.ops.test_iam import iam_action, is_allowed
 from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (shared with the tests.stack plugin)
 
 #: moto's account id

@@ -1,4 +1,4 @@
-"""The IAM policy documents shipped in ``nicelist/iam/`` and their rendering for other names.
+"""The IAM policy documents shipped in ``deploy/iam_policies/`` and their rendering for other names.
 
 The JSON files name the default resources (stream ``nicelist``, table ``nicelist-kids``, bucket
 ``nicelist-archive``, KCL application ``nicelist-worker``) in any region and account;
@@ -12,9 +12,8 @@ import re
 from importlib import resources
 from typing import Any
 
+from foundation.errors import ConfigError
 from foundation.settings import DEFAULT_APPLICATION, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_TABLE, PipelineNames
-
-from ._errors import ConfigError
 
 ROLES = ("producer", "worker", "admin")
 
@@ -23,7 +22,7 @@ def load_policy(role: str) -> dict[str, Any]:
     """The shipped policy document of ``role`` (``producer``, ``worker`` or ``admin``)."""
     if role not in ROLES:
         raise ConfigError("role", f"one of {', '.join(ROLES)}, not {role!r}")
-    text = resources.files("nicelist").joinpath("iam", f"{role}.json").read_text("utf-8")
+    text = resources.files("deploy").joinpath("iam_policies", f"{role}.json").read_text("utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ._progress import Progress
-from ._reconcile import DuplicateFinder, Reconciler, ReconcileReport, duplicates_in
+from foundation.progress import Progress
+
+from ._model import DuplicateFinder, Reconciler, ReconcileReport, duplicates_in
 from ._sources import (
     ARCHIVE_PREFIX,
     DEAD_LETTER_PREFIX,

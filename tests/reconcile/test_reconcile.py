@@ -10,13 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ops import Reconciler, reconcile
-from ops._reconcile import DuplicateFinder, Position, duplicates_in, plain_number
-from ops._reconcile_aws import describe
-from ops._sources import avro_rows
+from reconcile import Reconciler, reconcile
+from reconcile._aws import describe
+from reconcile._model import DuplicateFinder, Position, duplicates_in, plain_number
+from reconcile._sources import avro_rows
+from tests.archive_fixtures import archive_key, archived_row, avro_file, table_item
 from tests.factories import BASE_MS
-
-from .archive_fixtures import archive_key, archived_row, avro_file, table_item
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +193,7 @@ def test_reconcile_against_s3_and_dynamodb(aws: Any) -> None:
 
 
 def test_reconcile_names_a_missing_bucket(aws: Any) -> None:
-    from ops import SourceError
+    from reconcile import SourceError
 
     s3, _, ddb = aws
     with pytest.raises(SourceError, match="NoSuchBucket"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ._sources import ARCHIVE_PREFIX, DEAD_LETTER_PREFIX, archive_files, count_objects, list_objects
+from reconcile._sources import ARCHIVE_PREFIX, DEAD_LETTER_PREFIX, archive_files, count_objects, list_objects
 
 log = logging.getLogger(__name__)
 

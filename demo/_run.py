@@ -25,15 +25,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foundation.errors import ConfigError
+from foundation.progress import Progress
 from foundation.settings import AwsSettings, PipelineNames
+from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally, Population, SpikeShape
+from reconcile import ReconcileReport, reconcile
 
-from ._errors import CaughtUpTimeout, ConfigError, DemoError
-from ._fleet import ElfFleet, FleetConfig
-from ._loadgen import LoadPlan, Population, SpikeShape
-from ._loadrun import LoadTally
-from ._progress import Progress
-from ._reconcile import ReconcileReport
-from ._reconcile_aws import reconcile
+from ._errors import CaughtUpTimeout, DemoError
 from ._watch import ArchiveWatcher
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,10 @@
+"""Deployment artefacts: the IAM policy documents of the producer, worker and admin roles
+(``iam_policies/*.json``) and their rendering for other resource names."""
+
+import logging
+
+from .iam import ROLES, load_policy, policy_for
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = ["ROLES", "load_policy", "policy_for"]
