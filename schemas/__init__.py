@@ -22,12 +22,13 @@ from ._registry import (
     latest,
     versions_of,
 )
-from ._validate import BEHAVIOURS, to_epoch_ms, validate_event
+from ._validate import BEHAVIOURS, DEFAULT_MAX_FUTURE_SKEW_MS, to_epoch_ms, validate_event
 
 __all__ = [
     "ARCHIVED_EVENT",
     "BEHAVIOURS",
     "BEHAVIOUR_EVENT",
+    "DEFAULT_MAX_FUTURE_SKEW_MS",
     "DEAD_LETTER",
     "HEADER_BYTES",
     "MAGIC",

@@ -24,6 +24,10 @@ MIN_OBSERVED_AT_MS = 946_684_800_000
 #: 9999-12-31T23:59:59.999Z, the largest time Python's datetime can show.
 MAX_OBSERVED_AT_MS = 253_402_300_799_999
 
+#: How far past the reporter's (or the stream's arrival) clock an ``observed_at`` may lie: a phone
+#: clock a few minutes fast is normal, a report from next week is a bug or an attack (it would pin
+#: the kid's item: last writer wins by ``observed_at``).
+DEFAULT_MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
