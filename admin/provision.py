@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foundation.aws_errors import error_code
 from foundation.settings import AwsSettings, PipelineNames
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def ensure_stream(kinesis: Any, name: str, shards: int, report: ProvisionReport,
             kinesis.create_stream(StreamName=name, ShardCount=shards, StreamModeDetails={"StreamMode": "PROVISIONED"})
             report.did(f"created stream {name} with {shards} shards")
         except ClientError as exc:
-            if _code(exc) != "ResourceInUseException":  # created by someone else meanwhile
+            if error_code(exc) != "ResourceInUseException":  # created by someone else meanwhile
                 raise ProvisionError(f"cannot create stream {name}: {exc}") from exc
     summary = waiter.until(f"stream {name} ACTIVE", lambda: _active_stream(kinesis, name))
     open_shards = summary.get("OpenShardCount")
@@ -149,7 +150,7 @@ def _stream_summary(kinesis: Any, name: str) -> dict[str, Any] | None:
         summary: dict[str, Any] = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
         return summary
     except ClientError as exc:
-        if _code(exc) == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             return None
         raise ProvisionError(f"cannot describe stream {name}: {exc}") from exc
 
@@ -176,7 +177,7 @@ def ensure_table(dynamodb: Any, name: str, report: ProvisionReport, waiter: _Wai
             )
             report.did(f"created table {name} (hash key {KID_TABLE_HASH_KEY} S, on-demand)")
         except ClientError as exc:
-            if _code(exc) != "ResourceInUseException":
+            if error_code(exc) != "ResourceInUseException":
                 raise ProvisionError(f"cannot create table {name}: {exc}") from exc
     table = waiter.until(f"table {name} ACTIVE", lambda: _active_table(dynamodb, name))
     _check_table_schema(name, table, report)
@@ -187,7 +188,7 @@ def _describe_table(dynamodb: Any, name: str) -> dict[str, Any] | None:
         table: dict[str, Any] = dynamodb.describe_table(TableName=name)["Table"]
         return table
     except ClientError as exc:
-        if _code(exc) == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             return None
         raise ProvisionError(f"cannot describe table {name}: {exc}") from exc
 
@@ -221,9 +222,9 @@ def ensure_bucket(
             s3.create_bucket(**arguments)
             report.did(f"created bucket {name}")
         except ClientError as exc:
-            if _code(exc) == "BucketAlreadyExists":
+            if error_code(exc) == "BucketAlreadyExists":
                 raise ResourceConflictError(f"bucket name {name} is taken by another account") from exc
-            if _code(exc) != "BucketAlreadyOwnedByYou":
+            if error_code(exc) != "BucketAlreadyOwnedByYou":
                 raise ProvisionError(f"cannot create bucket {name}: {exc}") from exc
         waiter.until(f"bucket {name} exists", lambda: _bucket_exists(s3, name) or None)
 
@@ -246,7 +247,7 @@ def _bucket_exists(s3: Any, name: str) -> bool:
         s3.head_bucket(Bucket=name)
         return True
     except ClientError as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code in ("404", "NoSuchBucket", "NotFound"):
             return False
         if code in ("403", "AccessDenied"):
@@ -260,7 +261,7 @@ def _bucket_encryption(s3: Any, name: str) -> dict[str, Any] | None:
     try:
         rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
     except ClientError as exc:
-        if _code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
+        if error_code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
             return None
         raise ProvisionError(f"cannot read encryption of bucket {name}: {exc}") from exc
     default: dict[str, Any] | None = rules[0].get("ApplyServerSideEncryptionByDefault") if rules else None
@@ -272,7 +273,7 @@ def _public_access_block(s3: Any, name: str) -> dict[str, Any] | None:
         block: dict[str, Any] = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
         return block
     except ClientError as exc:
-        if _code(exc) == "NoSuchPublicAccessBlockConfiguration":
+        if error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
             return None
         raise ProvisionError(f"cannot read public access block of bucket {name}: {exc}") from exc
 
@@ -296,7 +297,3 @@ class _Waiter:
                 raise ProvisionTimeoutError(f"{what}: not ready after {self._config.timeout_s:.0f} s")
             logger.debug("waiting for %s", what)
             self._sleep(self._config.poll_interval_s)
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

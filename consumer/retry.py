@@ -15,32 +15,13 @@ from typing import TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+from foundation.aws_errors import ErrorKind, classify, error_code, http_status
+
 from ._errors import ConfigError, SinkError, SinkUnavailableError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-#: Error codes that say "slow down" or "try again": throttling, server errors, transient conflicts.
-RETRYABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "Throttling",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "SlowDown",
-        "InternalServerError",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "TransactionConflictException",
-        "ConditionalRequestConflict",
-    }
-)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -48,9 +29,7 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, SinkError):
         return exc.retryable
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return code in RETRYABLE_CODES or status >= 500 or status == 429
+        return classify(error_code(exc), http_status(exc)) is not ErrorKind.OTHER
     # connection refused/reset, read timeouts: the request may not have arrived
     return isinstance(exc, (ConnectionError, HTTPClientError))
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foundation.aws_errors import error_code
 from foundation.errors import ConfigError
 from foundation.progress import Progress
 from foundation.settings import AwsSettings, PipelineNames
@@ -217,7 +218,7 @@ def _leases_owned(dynamodb: Any, lease_table: str) -> int:
         for page in dynamodb.get_paginator("scan").paginate(TableName=lease_table):
             owned += sum(1 for item in page.get("Items", ()) if "leaseOwner" in item and "checkpoint" in item)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             return 0
         raise
     return owned

@@ -3,4 +3,9 @@
 - ``settings``: resource names and how to reach AWS (the only reader of ``os.environ`` for them)
 - ``limits``: AWS service limits, each with its source
 - ``kpl``: the KPL aggregated-record format constants
+- ``errors``: the one ``ConfigError``
+- ``aws_errors``: an AWS error's code, message and status; throttling and transient codes
+- ``backoff``: capped exponential backoff with jitter
+- ``polling``: wait until a condition holds, with a deadline
+- ``progress``: progress bars on stderr
 """

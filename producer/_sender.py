@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
+from foundation.aws_errors import error_code, error_message, http_status
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,10 +53,9 @@ class KinesisSender:
                 Records=[{"Data": data, "PartitionKey": key} for data, key in entries],
             )
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            code = str(error.get("Code") or f"HTTP{status}")
-            return self._all_refused(entries, code, str(error.get("Message", "")), status)
+            status = http_status(exc)
+            code = error_code(exc) or f"HTTP{status}"
+            return self._all_refused(entries, code, error_message(exc), status)
         except (ConnectionError, HTTPClientError) as exc:
             return self._all_refused(entries, "ConnectionError", repr(exc), None)
         except BotoCoreError as exc:

@@ -17,6 +17,8 @@ import fastavro
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from foundation.aws_errors import error_code
+
 from ._errors import SourceError
 from ._model import plain_number
 
@@ -31,7 +33,7 @@ _MISSING = {"NoSuchBucket", "ResourceNotFoundException", "NoSuchKey"}
 
 
 def _source_error(what: str, exc: ClientError) -> SourceError:
-    code = exc.response.get("Error", {}).get("Code")
+    code = error_code(exc)
     hint = " (does it exist? run `nicelist provision`)" if code in _MISSING else ""
     return SourceError(f"{what}: {code}{hint}", code=code)
 

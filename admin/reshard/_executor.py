@@ -37,6 +37,7 @@ from admin.reshard._steps import (
     split_step,
     update_shard_count_targets,
 )
+from foundation.aws_errors import error_code, error_message
 from foundation.limits import UPDATE_SHARD_COUNT_CALLS_PER_24H
 from foundation.settings import PipelineNames
 
@@ -187,7 +188,7 @@ class Resharder:
         try:
             return AccountLimits.from_api(self.kinesis.describe_limits())
         except ClientError as exc:
-            logger.warning("DescribeLimits failed (%s): shard limits not checked", _code(exc))
+            logger.warning("DescribeLimits failed (%s): shard limits not checked", error_code(exc))
             return None
 
     # --- planning ------------------------------------------------------------------------------
@@ -371,14 +372,10 @@ def _format_params(params: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items())
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _translate(exc: ClientError, stream: str, operation: str) -> Exception:
     """A Kinesis ClientError as the reshard error it means; unknown codes come back untouched."""
-    code = _code(exc)
-    message = str(exc.response.get("Error", {}).get("Message", ""))
+    code = error_code(exc)
+    message = error_message(exc)
     if code == "ResourceNotFoundException":
         return StreamNotFoundError(f"{operation}: stream {stream} or a shard of it not found: {message}")
     if code == "ResourceInUseException":

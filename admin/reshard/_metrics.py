@@ -10,6 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foundation.aws_errors import error_code
+
 logger = logging.getLogger(__name__)
 
 #: GetMetricData accepts at most 500 queries per call; two per shard
@@ -81,6 +83,6 @@ def try_incoming_by_shard(
     try:
         return incoming_by_shard(cloudwatch, stream, shard_ids, end=end, minutes=minutes), None
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = error_code(exc)
         logger.warning("GetMetricData failed: %s", code)
         return None, f"CloudWatch GetMetricData failed ({code})"

@@ -11,6 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foundation.aws_errors import error_code
+
 from .._errors import SinkError
 from ..dedupe import CONDITION, condition_values, latest_per_kid, to_item
 from ..records import DecodedEvent
@@ -77,7 +79,7 @@ class DynamoDBSink:
         try:
             call_with_retries(attempt, policy=self._retry, what=f"PutItem {decoded.kid_id}", sleep=self._sleep)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = error_code(exc)
             if code == "ConditionalCheckFailedException":
                 return False
             raise SinkError(

@@ -16,6 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foundation.aws_errors import error_code
+
 from .._errors import SinkError
 from ..archive import ArchiveFile, read_rows
 from ..retry import RetryPolicy, call_with_retries
@@ -58,7 +60,7 @@ class S3Archive:
         try:
             call_with_retries(attempt, policy=self._retry, what=f"PutObject {key}", sleep=self._sleep)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = error_code(exc)
             if code == _KEY_TAKEN:
                 return False
             raise SinkError(f"PutObject s3://{self._bucket}/{key} failed: {code}", retryable=False) from exc
@@ -72,7 +74,7 @@ class S3Archive:
         try:
             return call_with_retries(attempt, policy=self._retry, what=f"GetObject {key}", sleep=self._sleep)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = error_code(exc)
             raise SinkError(f"GetObject s3://{self._bucket}/{key} failed: {code}", retryable=False) from exc
 
     def put_file(self, file: ArchiveFile) -> None:
