@@ -25,12 +25,24 @@ COMMANDS = {
 }
 
 
+def version() -> str:
+    """The installed distribution's version (``unknown`` when run from a bare source tree)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("nicelist")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nicelist",
         description="nicelist: the Kinesis pipeline that keeps the naughty/nice list true through December.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (to stderr)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
