@@ -1,7 +1,7 @@
 """Errors raised by the consumer package.
 
 ConsumerError                    root: anything the worker refuses or cannot do
-├── ConfigError                  a setting is missing or out of range (also a ValueError)
+├── ConfigError                  a setting is missing or out of range (also foundation's ConfigError)
 ├── AggregationError             a record with the KPL magic that is not a valid aggregate
 ├── SinkError                    a sink could not make records durable
 │   └── SinkUnavailableError     retries exhausted; the processor must stop, not skip
@@ -10,13 +10,15 @@ ConsumerError                    root: anything the worker refuses or cannot do
 
 from __future__ import annotations
 
+from foundation.errors import ConfigError as _BaseConfigError
+
 
 class ConsumerError(Exception):
     """Root of every error raised by :mod:`consumer`."""
 
 
-class ConfigError(ConsumerError, ValueError):
-    """A worker or processor setting is missing or out of range."""
+class ConfigError(ConsumerError, _BaseConfigError):
+    """A worker or processor setting is missing or out of range (a :class:`foundation.errors.ConfigError`)."""
 
 
 class AggregationError(ConsumerError):
