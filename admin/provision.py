@@ -29,6 +29,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from foundation.aws_errors import error_code
+from foundation.polling import PollTimeout, wait_until
 from foundation.settings import AwsSettings, PipelineNames
 
 logger = logging.getLogger(__name__)
@@ -288,12 +289,22 @@ class _Waiter:
         self._sleep = sleep
 
     def until(self, what: str, probe: Callable[[], Any]) -> Any:
-        deadline = self._clock() + self._config.timeout_s
-        while True:
+        def ready() -> tuple[Any] | None:
             result = probe()
-            if result is not None:
-                return result
-            if self._clock() >= deadline:
-                raise ProvisionTimeoutError(f"{what}: not ready after {self._config.timeout_s:.0f} s")
-            logger.debug("waiting for %s", what)
-            self._sleep(self._config.poll_interval_s)
+            if result is None:
+                logger.debug("waiting for %s", what)
+                return None
+            return (result,)
+
+        try:
+            (result,) = wait_until(
+                ready,
+                timeout_s=self._config.timeout_s,
+                what=what,
+                poll_s=self._config.poll_interval_s,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+        except PollTimeout as exc:
+            raise ProvisionTimeoutError(f"{what}: not ready after {self._config.timeout_s:.0f} s") from exc
+        return result

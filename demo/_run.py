@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from foundation.aws_errors import error_code
 from foundation.errors import ConfigError
+from foundation.polling import PollTimeout, wait_until
 from foundation.progress import Progress
 from foundation.settings import AwsSettings, PipelineNames
 from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally, Population, SpikeShape
@@ -239,13 +240,17 @@ def _open_shards(kinesis: Any, stream: str) -> int:
 def _wait(
     what: str, done: Callable[[], bool], timeout_s: float, interval_s: float, tick: Callable[[], None] | None = None
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise DemoError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+    def probe() -> bool:
+        if done():
+            return True
         if tick is not None:
             tick()
-        time.sleep(interval_s)
+        return False
+
+    try:
+        wait_until(probe, timeout_s=timeout_s, what=what, poll_s=interval_s)
+    except PollTimeout as exc:
+        raise DemoError(str(exc)) from exc
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ class PollTimeout(TimeoutError):
 
 
 def wait_until(
-    probe: Callable[[], T],
+    probe: Callable[[], T | None],
     *,
     timeout_s: float,
     what: str,

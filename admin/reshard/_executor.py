@@ -39,6 +39,7 @@ from admin.reshard._steps import (
 )
 from foundation.aws_errors import error_code, error_message
 from foundation.limits import UPDATE_SHARD_COUNT_CALLS_PER_24H
+from foundation.polling import PollTimeout, wait_until
 from foundation.settings import PipelineNames
 
 logger = logging.getLogger(__name__)
@@ -347,21 +348,35 @@ class Resharder:
         """Poll until the stream is ACTIVE; :class:`ReshardTimeoutError` after the timeout."""
         timeout = self.config.wait_timeout_s if timeout_s is None else timeout_s
         started = self.clock()
-        deadline = started + timeout
-        while True:
+        last = ""
+
+        def active() -> StreamSummary | None:
+            nonlocal last
             summary = self.summary()
+            last = summary.status
             if summary.status == "ACTIVE":
                 return summary
             if summary.status == "DELETING":
                 raise StreamNotActiveError(self.stream, summary.status)
-            now = self.clock()
-            if now >= deadline:
-                raise ReshardTimeoutError(
-                    f"stream {self.stream} still {summary.status} after {timeout:g} s; the change may still "
-                    "complete: check `nicelist reshard status`, then re-run the same command"
-                )
-            self._say(f"waiting for {self.stream} to be ACTIVE: {summary.status} ({now - started:.0f} s)")
-            self.sleep(min(self.config.poll_interval_s, deadline - now))
+            waited = self.clock() - started
+            if waited < timeout:  # the last look before the deadline raises instead
+                self._say(f"waiting for {self.stream} to be ACTIVE: {summary.status} ({waited:.0f} s)")
+            return None
+
+        try:
+            return wait_until(
+                active,
+                timeout_s=timeout,
+                what=f"stream {self.stream} to be ACTIVE",
+                poll_s=self.config.poll_interval_s,
+                clock=self.clock,
+                sleep=self.sleep,
+            )
+        except PollTimeout as exc:
+            raise ReshardTimeoutError(
+                f"stream {self.stream} still {last} after {timeout:g} s; the change may still "
+                "complete: check `nicelist reshard status`, then re-run the same command"
+            ) from exc
 
     def _say(self, line: str) -> None:
         if self.progress is not None:
