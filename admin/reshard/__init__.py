@@ -35,7 +35,6 @@ from admin.reshard._executor import (
 )
 from admin.reshard._model import HASH_SPACE, Shard, Topology
 from admin.reshard._plan import (
-    DEFAULT_CONSUMER_EVENTS_PER_CPU_S,
     DEFAULT_CONSUMER_EVENTS_PER_SHARD_S,
     CapacityInputs,
     CapacityPlan,
@@ -60,7 +59,6 @@ from admin.reshard._steps import (
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
-    "DEFAULT_CONSUMER_EVENTS_PER_CPU_S",
     "DEFAULT_CONSUMER_EVENTS_PER_SHARD_S",
     "HASH_SPACE",
     "PRICE_REGION",

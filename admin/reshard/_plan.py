@@ -47,9 +47,6 @@ SECONDS_PER_HOUR = 3600
 #: raises it (its target: >= 7,500, one shard's write limit at ~135 B per event); pass the new
 #: figure with ``--consumer-bench-json`` or ``--consumer-events-per-shard-s`` once measured.
 DEFAULT_CONSUMER_EVENTS_PER_SHARD_S = 970.0
-#: Events one processor handles per CPU-second, distinct kids: ``processor_events_per_cpu_s`` of
-#: ``python -m bench.consumer``; ~1,050 today (issue 13, FACTS.md).
-DEFAULT_CONSUMER_EVENTS_PER_CPU_S = 1_050.0
 #: the ``bench.consumer --json`` fields the plan reads
 BENCH_SHARD_FIELD = "shard_events_per_s_at_5ms"
 BENCH_CPU_FIELD = "processor_events_per_cpu_s"
@@ -87,8 +84,10 @@ class CapacityInputs:
     within_hours: float = 24.0
     #: events/s one shard's record processor sustains (see DEFAULT_CONSUMER_EVENTS_PER_SHARD_S)
     consumer_events_per_shard_s: float = DEFAULT_CONSUMER_EVENTS_PER_SHARD_S
-    #: events one processor handles per CPU-second (sizes the worker cores)
-    consumer_events_per_cpu_s: float = DEFAULT_CONSUMER_EVENTS_PER_CPU_S
+    #: events one processor handles per CPU-second (``processor_events_per_cpu_s`` of
+    #: ``bench.consumer``; ~1,050 today): sizes the worker cores and holds a processor to one
+    #: core's worth. None: not measured, count one core per processor (an upper bound).
+    consumer_events_per_cpu_s: float | None = None
     #: DynamoDB writes per event after the per-kid collapse (distinct kids in a batch / events):
     #: 1.0, every event a different kid, is the worst case
     distinct_kid_ratio: float = 1.0
@@ -109,7 +108,8 @@ class CapacityInputs:
             raise ValueError("consumers, poll_interval_ms and partition_key_bytes must be positive")
         if self.updates <= 0 or self.within_hours <= 0:
             raise ValueError("updates and within_hours must be positive")
-        if self.consumer_events_per_shard_s <= 0 or self.consumer_events_per_cpu_s <= 0:
+        cpu = self.consumer_events_per_cpu_s
+        if self.consumer_events_per_shard_s <= 0 or (cpu is not None and cpu <= 0):
             raise ValueError("consumer_events_per_shard_s and consumer_events_per_cpu_s must be positive")
         if not 0 < self.distinct_kid_ratio <= 1:
             raise ValueError("distinct_kid_ratio must be in (0, 1]")
@@ -327,10 +327,12 @@ def plan_capacity(inputs: CapacityInputs) -> CapacityPlan:
 def _consumer_need(i: CapacityInputs, stream_shards: int) -> ConsumerNeed:
     planned = i.peak_events_per_sec * (1 + i.headroom)
     # a processor has one core at most: it cannot write faster than one core decodes and writes
-    per_shard = min(i.consumer_events_per_shard_s, i.consumer_events_per_cpu_s)
+    cpu = i.consumer_events_per_cpu_s
+    per_shard = i.consumer_events_per_shard_s if cpu is None else min(i.consumer_events_per_shard_s, cpu)
     shards = _ceil(planned / per_shard)
     # one processor per lease, one core per processor at most
-    cores = min(max(shards, stream_shards), _ceil(planned / i.consumer_events_per_cpu_s))
+    processors = max(shards, stream_shards)
+    cores = processors if cpu is None else min(processors, _ceil(planned / cpu))
     wru_per_write = write_units_per_item(i.kid_item_bytes, DYNAMODB_WRITE_REQUEST_UNIT_BYTES)
     wru = i.peak_events_per_sec * i.distinct_kid_ratio * wru_per_write
     return ConsumerNeed(
@@ -349,24 +351,30 @@ def _consumer_lines(i: CapacityInputs, factor: float, stream_shards: int, c: Con
         bound = (
             f"bound: the consumers ({c.shards} shards) > the stream ({stream_shards}): sized for the stream alone, "
             f"the workers would write {stream_shards * c.events_per_shard_s:,.0f} of {c.events_per_sec:,.0f} "
-            f"events/s ({c.events_per_sec / (stream_shards * c.events_per_shard_s):.1f}x short) and lag would grow"
+            f"events/s ({stream_shards * c.events_per_shard_s / c.events_per_sec:.1%}) and lag would grow"
         )
     else:
         bound = f"bound: the stream ({stream_shards} shards) >= the consumers ({c.shards})"
     wru_per_write = write_units_per_item(i.kid_item_bytes, DYNAMODB_WRITE_REQUEST_UNIT_BYTES)
     quota = DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC
+    cpu = i.consumer_events_per_cpu_s
     cpu_note = (
         f" (one core's worth: it measured {i.consumer_events_per_shard_s:,.0f} events/s at 5 ms per call "
-        f"but handles {i.consumer_events_per_cpu_s:,.0f} per CPU-s)"
-        if i.consumer_events_per_cpu_s < i.consumer_events_per_shard_s
+        f"but handles {cpu:,.0f} per CPU-s)"
+        if cpu is not None and cpu < i.consumer_events_per_shard_s
         else ""
+    )
+    cores = (
+        f"worker cores: one per processor, {shards} processors (no CPU figure given: an upper bound)"
+        if cpu is None
+        else f"worker cores: {c.events_per_sec:,.0f} / {cpu:,.0f} events per CPU-s, "
+        f"at most one per processor ({shards})"
     )
     lines = [
         f"consumers: {i.peak_events_per_sec:,.0f} events/s x {factor:.2f} = {c.events_per_sec:,.0f} events/s / "
         f"{c.events_per_shard_s:,.0f} events/s per shard's processor{cpu_note} -> {c.shards} shards",
         bound,
-        f"worker cores: {c.events_per_sec:,.0f} / {i.consumer_events_per_cpu_s:,.0f} events per CPU-s, at most one "
-        f"per shard ({shards}) -> {c.worker_cores} cores for the record processors, plus a KCL JVM per worker host",
+        f"{cores} -> {c.worker_cores} cores for the record processors, plus a KCL JVM per worker host",
         f"DynamoDB writes: {i.peak_events_per_sec:,.0f} events/s x {i.distinct_kid_ratio:g} writes per event "
         f"(distinct-kid ratio) x {wru_per_write} WRU (item {i.kid_item_bytes} B) = {c.write_units_per_sec:,.0f} WRU/s, "
         f"{c.planned_write_units_per_sec:,.0f} with headroom: "

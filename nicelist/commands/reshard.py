@@ -105,7 +105,7 @@ def _add_consumer_and_cost_arguments(plan: argparse.ArgumentParser) -> None:
         "--consumer-events-per-cpu-s",
         type=float,
         metavar="R",
-        help="events one processor handles per CPU-second (default 1,050)",
+        help="events one processor handles per CPU-second (~1,050 today; default: not known, one core per processor)",
     )
     consumer.add_argument(
         "--distinct-kid-ratio",

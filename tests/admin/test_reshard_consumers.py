@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from admin.reshard import (
-    DEFAULT_CONSUMER_EVENTS_PER_CPU_S,
     DEFAULT_CONSUMER_EVENTS_PER_SHARD_S,
     PRICE_REGION,
     CapacityInputs,
@@ -37,12 +36,12 @@ def test_the_december_peak_is_bound_by_the_consumers_today() -> None:
     assert plan.consumers.shards == 645
     assert plan.shards == 645
     assert plan.bound == "consumers"
-    # 625,000 / 1,050 events per CPU-s = 595.2: fewer cores than processors
-    assert plan.consumers.worker_cores == 596
+    # no CPU figure: one core per processor, an upper bound
+    assert plan.consumers.worker_cores == 645
     assert plan.consumers.write_units_per_sec == 500_000
     assert plan.consumers.planned_write_units_per_sec == 625_000
     assert plan.consumers.write_units_over_table_quota
-    assert any("7.8x short" in line for line in plan.lines)
+    assert any("80,510 of 625,000 events/s (12.9%)" in line for line in plan.lines)
     assert any("OVER the on-demand table quota" in line for line in plan.lines)
     assert plan.cost.shards == 645
     assert plan.cost.shard_hours == 645 * 24
@@ -110,10 +109,10 @@ def test_an_item_over_1_kb_costs_more_write_units() -> None:
     size=st.integers(min_value=1, max_value=50_000),
     headroom=st.floats(min_value=0, max_value=2),
     per_shard=st.floats(min_value=1, max_value=50_000),
-    per_cpu=st.floats(min_value=1, max_value=50_000),
+    per_cpu=st.none() | st.floats(min_value=1, max_value=50_000),
 )
 def test_the_shard_count_covers_both_bounds(
-    rate: float, size: int, headroom: float, per_shard: float, per_cpu: float
+    rate: float, size: int, headroom: float, per_shard: float, per_cpu: float | None
 ) -> None:
     plan = plan_capacity(
         CapacityInputs(
@@ -129,7 +128,7 @@ def test_the_shard_count_covers_both_bounds(
     assert plan.shards >= plan.consumers.shards
     assert plan.shards == max(plan.stream_shards, plan.consumers.shards)
     # the processors keep up on one core each, and one shard fewer would not
-    effective = min(per_shard, per_cpu)
+    effective = per_shard if per_cpu is None else min(per_shard, per_cpu)
     assert plan.consumers.events_per_shard_s == effective
     assert plan.consumers.shards * effective >= planned * (1 - 1e-9)
     if plan.consumers.shards > 1:
@@ -243,7 +242,7 @@ def test_prices_are_us_east_1_and_refuse_negatives() -> None:
 
 def test_the_defaults_are_the_measured_figures_and_the_workers_settings() -> None:
     assert DEFAULT_CONSUMER_EVENTS_PER_SHARD_S == 970
-    assert DEFAULT_CONSUMER_EVENTS_PER_CPU_S == 1_050
+    assert CapacityInputs(peak_events_per_sec=1, event_bytes=1).consumer_events_per_cpu_s is None
     worker = ProcessorConfig()
     assert CostInputs().archive_file_bytes == worker.archive_max_file_bytes
     assert CostInputs().archive_file_age_s == worker.archive_max_file_age_s
@@ -326,7 +325,7 @@ def test_the_plan_reports_the_consumer_side_and_the_cost_in_its_dict() -> None:
     assert data["shards"] == 645
     assert data["stream_shards"] == 83
     assert data["bound"] == "consumers"
-    assert data["consumers"]["worker_cores"] == 596
+    assert data["consumers"]["worker_cores"] == 645
     assert data["consumers"]["table_write_units_quota"] == DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC
     assert data["spike"]["consumer_shards"] == math.ceil(1_800_000_000 / 86_400 * 1.25 / 970)
     cost = data["cost"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from admin.reshard import DEFAULT_CONSUMER_EVENTS_PER_CPU_S, DEFAULT_CONSUMER_EVENTS_PER_SHARD_S
+from admin.reshard import DEFAULT_CONSUMER_EVENTS_PER_SHARD_S
 from nicelist.cli import main
 
 DECEMBER = ["reshard", "plan", "--peak-events-per-sec", "500000", "--event-bytes", "130"]
@@ -20,7 +20,7 @@ def test_the_text_shows_the_consumer_side_and_the_cost(capsys: pytest.CaptureFix
     assert "peak needs max(83, 2, 42) = 83 shards" in out
     assert "/ 970 events/s per shard's processor -> 645 shards" in out
     assert "bound: the consumers (645 shards) > the stream (83)" in out
-    assert "-> 596 cores for the record processors" in out
+    assert "worker cores: one per processor, 645 processors (no CPU figure given: an upper bound) -> 645 cores" in out
     assert "= 500,000 WRU/s, 625,000 with headroom: OVER the on-demand table quota of 40,000 WRU/s" in out
     assert "December scenario (us-east-1 prices): 1,800,000,000 events in 24 h on 645 shards" in out
     for item in ("Kinesis shard-hours", "Kinesis PUT payload units", "DynamoDB on-demand writes"):
@@ -39,7 +39,7 @@ def test_the_json_has_the_consumer_side_and_the_cost(capsys: pytest.CaptureFixtu
     assert data["stream_shards"] == 83
     assert data["bound"] == "consumers"
     assert data["consumers"]["shards"] == 645
-    assert data["consumers"]["worker_cores"] == 596
+    assert data["consumers"]["worker_cores"] == 645
     assert data["consumers"]["write_units_per_sec"] == 500_000
     assert data["consumers"]["write_units_over_table_quota"] is True
     cost = data["cost"]
@@ -126,4 +126,3 @@ def test_the_help_states_the_planners_defaults(capsys: pytest.CaptureFixture[str
         main(["reshard", "plan", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert f"(default {DEFAULT_CONSUMER_EVENTS_PER_SHARD_S:,.0f}, measured by python -m bench.consumer)" in out
-    assert f"(default {DEFAULT_CONSUMER_EVENTS_PER_CPU_S:,.0f})" in out
