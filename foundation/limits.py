@@ -37,6 +37,9 @@ UPDATE_SHARD_COUNT_MAX_SHARDS = 10_000
 DYNAMODB_MAX_ITEMS_PER_BATCH_WRITE = 25
 #: One item: at most 400 KB, attribute names included (service quotas).
 DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
+#: On-demand table: 40,000 write request units per second by default, an adjustable quota
+#: ("Throughput default quotas", per table; "DynamoDB maximum throughput for on-demand tables").
+DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC = 40_000
 
 # --- S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
 #: A single PutObject: at most 5 GiB; object keys at most 1,024 bytes of UTF-8.

@@ -10,6 +10,7 @@ Kinesis (:mod:`._executor`, :mod:`._metrics`); :mod:`._api` has one-call functio
 import logging
 
 from admin.reshard._api import merge, read_status, rebalance, scale, split
+from admin.reshard._cost import CostInputs, ScenarioCost
 from admin.reshard._errors import (
     ClosedShardError,
     InvalidHashKeyError,
@@ -33,7 +34,15 @@ from admin.reshard._executor import (
     StreamSummary,
 )
 from admin.reshard._model import HASH_SPACE, Shard, Topology
-from admin.reshard._plan import CapacityInputs, CapacityPlan, plan_capacity
+from admin.reshard._plan import (
+    DEFAULT_CONSUMER_EVENTS_PER_SHARD_S,
+    CapacityInputs,
+    CapacityPlan,
+    ConsumerNeed,
+    consumer_capacity_from_bench,
+    plan_capacity,
+)
+from admin.reshard._prices import PRICE_REGION, Prices
 from admin.reshard._status import StatusReport
 from admin.reshard._steps import (
     MergeShards,
@@ -50,17 +59,22 @@ from admin.reshard._steps import (
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "DEFAULT_CONSUMER_EVENTS_PER_SHARD_S",
     "HASH_SPACE",
+    "PRICE_REGION",
     "AccountLimits",
     "CapacityInputs",
     "CapacityPlan",
     "ClosedShardError",
+    "ConsumerNeed",
+    "CostInputs",
     "InvalidHashKeyError",
     "InvalidTargetError",
     "LimitExceededError",
     "MergeShards",
     "NotAdjacentError",
     "NotProvisionedError",
+    "Prices",
     "RebalanceGoal",
     "ReshardConfig",
     "ReshardError",
@@ -68,6 +82,7 @@ __all__ = [
     "ReshardResult",
     "ReshardTimeoutError",
     "Resharder",
+    "ScenarioCost",
     "ScaleGoal",
     "Shard",
     "SplitShard",
@@ -80,6 +95,7 @@ __all__ = [
     "TopologyError",
     "UnknownShardError",
     "UpdateShardCount",
+    "consumer_capacity_from_bench",
     "even_starts",
     "merge",
     "plan_capacity",

@@ -4,16 +4,29 @@ Write side, per shard: 1 MiB/s and 1,000 records/s. With KPL aggregation the rec
 counts *aggregated* Kinesis records, not the user records inside them, and the bytes are the
 aggregated records' wire bytes (framing and partition keys included). Read side, per shard and
 shared by every consumer that polls it: 2 MiB/s and 5 GetRecords calls/s.
+
+Consumer side: the KCL runs one record processor (one Python process) per shard lease, so a
+shard's events are written by one processor at most, on one core at most. When that processor
+writes fewer events/s than the shard can take, the consumers, not the stream, bound the shard
+count: more shards spread the same events over more processors. The processor's capacity per
+shard is measured by ``python -m bench.consumer`` (its ``shard_events_per_s_at_5ms``: one
+processor, every AWS call taking 5 ms as on AWS).
+
+The plan also prices the December scenario (:mod:`._cost`, prices in :mod:`._prices`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from admin.reshard._cost import CostInputs, ScenarioCost, scenario_cost, write_units_per_item
+from admin.reshard._prices import DYNAMODB_WRITE_REQUEST_UNIT_BYTES
 from foundation import kpl
 from foundation.limits import (
+    DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC,
     KINESIS_MAX_RECORD_BYTES,
     KINESIS_SHARD_READ_BYTES_PER_SEC,
     KINESIS_SHARD_READ_CALLS_PER_SEC,
@@ -28,6 +41,17 @@ KPL_DIGEST_BYTES = kpl.DIGEST_BYTES
 #: the Christmas Eve figure from the issue: updates to absorb within ``within_hours``
 DEFAULT_UPDATES = 1_800_000_000
 SECONDS_PER_HOUR = 3600
+#: Events/s one shard's record processor writes, distinct kids, every AWS call taking 5 ms: the
+#: ``shard_events_per_s_at_5ms`` of ``python -m bench.consumer``. 970 is today's measured figure
+#: (one conditional PutItem per kid on 8 threads; issue 13). The batched write path being built
+#: raises it (its target: >= 7,500, one shard's write limit at ~135 B per event); pass the new
+#: figure with ``--consumer-bench-json`` or ``--consumer-events-per-shard-s`` once measured.
+DEFAULT_CONSUMER_EVENTS_PER_SHARD_S = 970.0
+#: the ``bench.consumer --json`` fields the plan reads
+BENCH_SHARD_FIELD = "shard_events_per_s_at_5ms"
+BENCH_CPU_FIELD = "processor_events_per_cpu_s"
+#: bytes of one kid item in the table (kid, behaviour, event id, times, elf): well under 1 KB
+DEFAULT_KID_ITEM_BYTES = 256
 
 
 def varint_bytes(value: int) -> int:
@@ -58,6 +82,18 @@ class CapacityInputs:
     poll_interval_ms: int = 1000
     updates: int = DEFAULT_UPDATES
     within_hours: float = 24.0
+    #: events/s one shard's record processor sustains (see DEFAULT_CONSUMER_EVENTS_PER_SHARD_S)
+    consumer_events_per_shard_s: float = DEFAULT_CONSUMER_EVENTS_PER_SHARD_S
+    #: events one processor handles per CPU-second (``processor_events_per_cpu_s`` of
+    #: ``bench.consumer``; ~1,050 today): sizes the worker cores and holds a processor to one
+    #: core's worth. None: not measured, count one core per processor (an upper bound).
+    consumer_events_per_cpu_s: float | None = None
+    #: DynamoDB writes per event after the per-kid collapse (distinct kids in a batch / events):
+    #: 1.0, every event a different kid, is the worst case
+    distinct_kid_ratio: float = 1.0
+    kid_item_bytes: int = DEFAULT_KID_ITEM_BYTES
+    #: what the December scenario's cost needs beyond these
+    costs: CostInputs = field(default_factory=CostInputs)
 
     def __post_init__(self) -> None:
         if self.peak_events_per_sec <= 0:
@@ -72,6 +108,29 @@ class CapacityInputs:
             raise ValueError("consumers, poll_interval_ms and partition_key_bytes must be positive")
         if self.updates <= 0 or self.within_hours <= 0:
             raise ValueError("updates and within_hours must be positive")
+        cpu = self.consumer_events_per_cpu_s
+        if self.consumer_events_per_shard_s <= 0 or (cpu is not None and cpu <= 0):
+            raise ValueError("consumer_events_per_shard_s and consumer_events_per_cpu_s must be positive")
+        if not 0 < self.distinct_kid_ratio <= 1:
+            raise ValueError("distinct_kid_ratio must be in (0, 1]")
+        if self.kid_item_bytes < 1:
+            raise ValueError("kid_item_bytes must be positive")
+
+
+def consumer_capacity_from_bench(report: Mapping[str, Any]) -> dict[str, float]:
+    """The :class:`CapacityInputs` fields a ``python -m bench.consumer --json`` report gives:
+    ``consumer_events_per_shard_s`` (required) and ``consumer_events_per_cpu_s`` (if present)."""
+    fields = {BENCH_SHARD_FIELD: "consumer_events_per_shard_s", BENCH_CPU_FIELD: "consumer_events_per_cpu_s"}
+    if BENCH_SHARD_FIELD not in report:
+        raise ValueError(f"the benchmark report has no {BENCH_SHARD_FIELD!r}")
+    found: dict[str, float] = {}
+    for bench_field, input_field in fields.items():
+        if bench_field in report:
+            value = report[bench_field]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{bench_field} must be a positive number, got {value!r}")
+            found[input_field] = float(value)
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +150,26 @@ class ShardNeed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConsumerNeed:
+    """What the record processors need at the planned peak (headroom included)."""
+
+    events_per_sec: float
+    #: what one shard's processor writes: its measured rate, or one core's worth if that is less
+    events_per_shard_s: float
+    #: shards the processors need: one processor per shard lease
+    shards: int
+    #: cores the processors use on the recommended shards (at most one per shard)
+    worker_cores: int
+    #: DynamoDB write request units per second at the peak, without and with headroom
+    write_units_per_sec: float
+    planned_write_units_per_sec: float
+
+    @property
+    def write_units_over_table_quota(self) -> bool:
+        return self.planned_write_units_per_sec > DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC
+
+
+@dataclass(frozen=True, kw_only=True)
 class CapacityPlan:
     inputs: CapacityInputs
     user_record_bytes: int
@@ -102,12 +181,26 @@ class CapacityPlan:
     unaggregated_records_shards: int
     read_calls_per_shard_per_sec: float
     spike: ShardNeed
+    consumers: ConsumerNeed
+    spike_consumer_shards: int
+    cost: ScenarioCost
     lines: tuple[str, ...]
 
     @property
-    def shards(self) -> int:
-        """The recommendation: enough for the planned peak with headroom."""
+    def stream_shards(self) -> int:
+        """Shards the stream's own limits need at the planned peak."""
         return self.peak.shards
+
+    @property
+    def shards(self) -> int:
+        """The recommendation: enough for the planned peak with headroom, for the stream and the
+        record processors alike."""
+        return max(self.stream_shards, self.consumers.shards)
+
+    @property
+    def bound(self) -> str:
+        """Which side sets the recommendation: ``"stream"`` or ``"consumers"``."""
+        return "consumers" if self.consumers.shards > self.stream_shards else "stream"
 
     @property
     def read_calls_ok(self) -> bool:
@@ -124,8 +217,16 @@ class CapacityPlan:
             "unaggregated_records_shards": self.unaggregated_records_shards,
             "read_calls_per_shard_per_sec": self.read_calls_per_shard_per_sec,
             "read_calls_ok": self.read_calls_ok,
-            "spike": {**asdict(self.spike), "shards": self.spike.shards},
+            "spike": {**asdict(self.spike), "shards": self.spike.shards, "consumer_shards": self.spike_consumer_shards},
+            "stream_shards": self.stream_shards,
+            "consumers": {
+                **asdict(self.consumers),
+                "write_units_over_table_quota": self.consumers.write_units_over_table_quota,
+                "table_write_units_quota": DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC,
+            },
+            "bound": self.bound,
             "shards": self.shards,
+            "cost": self.cost.to_dict(),
             "arithmetic": list(self.lines),
         }
 
@@ -161,6 +262,22 @@ def plan_capacity(inputs: CapacityInputs) -> CapacityPlan:
     peak = need(i.peak_events_per_sec)
     spike_rate = i.updates / (i.within_hours * SECONDS_PER_HOUR)
     spike = need(spike_rate)
+    consumers = _consumer_need(i, peak.shards)
+    spike_consumer_shards = _ceil(spike_rate * factor / consumers.events_per_shard_s)
+    shards = max(peak.shards, consumers.shards)
+    # the aggregated record's data blob: everything but its own partition key
+    aggregate_data_bytes = per_aggregate * user_record + overhead - i.partition_key_bytes
+    cost = scenario_cost(
+        i.costs,
+        shards=shards,
+        events=i.updates,
+        hours=i.within_hours,
+        event_bytes=i.event_bytes,
+        events_per_aggregate=per_aggregate,
+        aggregate_data_bytes=aggregate_data_bytes,
+        distinct_kid_ratio=i.distinct_kid_ratio,
+        write_units_per_kid_write=write_units_per_item(i.kid_item_bytes, DYNAMODB_WRITE_REQUEST_UNIT_BYTES),
+    )
     unaggregated = _ceil(i.peak_events_per_sec * factor / KINESIS_SHARD_WRITE_RECORDS_PER_SEC)
     calls = i.consumers * 1000 / i.poll_interval_ms
     mib = float(MiB)
@@ -186,7 +303,9 @@ def plan_capacity(inputs: CapacityInputs) -> CapacityPlan:
         f"{peak.shards} shards",
         f"spike: {i.updates:,} updates in {i.within_hours:g} h = {spike_rate:,.0f} events/s -> write bytes "
         f"{spike.write_bytes_shards}, write records {spike.write_records_shards}, read bytes {spike.read_bytes_shards} "
-        f"-> {spike.shards} shards (same headroom)",
+        f"-> {spike.shards} shards (same headroom); its consumers need {spike_consumer_shards}",
+        *_consumer_lines(i, factor, peak.shards, consumers),
+        *cost.lines,
     ]
     return CapacityPlan(
         inputs=i,
@@ -198,5 +317,72 @@ def plan_capacity(inputs: CapacityInputs) -> CapacityPlan:
         unaggregated_records_shards=unaggregated,
         read_calls_per_shard_per_sec=calls,
         spike=spike,
+        consumers=consumers,
+        spike_consumer_shards=spike_consumer_shards,
+        cost=cost,
         lines=tuple(lines),
     )
+
+
+def _consumer_need(i: CapacityInputs, stream_shards: int) -> ConsumerNeed:
+    planned = i.peak_events_per_sec * (1 + i.headroom)
+    # a processor has one core at most: it cannot write faster than one core decodes and writes
+    cpu = i.consumer_events_per_cpu_s
+    per_shard = i.consumer_events_per_shard_s if cpu is None else min(i.consumer_events_per_shard_s, cpu)
+    shards = _ceil(planned / per_shard)
+    # one processor per lease, one core per processor at most
+    processors = max(shards, stream_shards)
+    cores = processors if cpu is None else min(processors, _ceil(planned / cpu))
+    wru_per_write = write_units_per_item(i.kid_item_bytes, DYNAMODB_WRITE_REQUEST_UNIT_BYTES)
+    wru = i.peak_events_per_sec * i.distinct_kid_ratio * wru_per_write
+    return ConsumerNeed(
+        events_per_sec=planned,
+        events_per_shard_s=per_shard,
+        shards=shards,
+        worker_cores=cores,
+        write_units_per_sec=wru,
+        planned_write_units_per_sec=wru * (1 + i.headroom),
+    )
+
+
+def _consumer_lines(i: CapacityInputs, factor: float, stream_shards: int, c: ConsumerNeed) -> list[str]:
+    shards = max(stream_shards, c.shards)
+    if c.shards > stream_shards:
+        bound = (
+            f"bound: the consumers ({c.shards} shards) > the stream ({stream_shards}): sized for the stream alone, "
+            f"the workers would write {stream_shards * c.events_per_shard_s:,.0f} of {c.events_per_sec:,.0f} "
+            f"events/s ({stream_shards * c.events_per_shard_s / c.events_per_sec:.1%}) and lag would grow"
+        )
+    else:
+        bound = f"bound: the stream ({stream_shards} shards) >= the consumers ({c.shards})"
+    wru_per_write = write_units_per_item(i.kid_item_bytes, DYNAMODB_WRITE_REQUEST_UNIT_BYTES)
+    quota = DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC
+    cpu = i.consumer_events_per_cpu_s
+    cpu_note = (
+        f" (one core's worth: it measured {i.consumer_events_per_shard_s:,.0f} events/s at 5 ms per call "
+        f"but handles {cpu:,.0f} per CPU-s)"
+        if cpu is not None and cpu < i.consumer_events_per_shard_s
+        else ""
+    )
+    cores = (
+        f"worker cores: one per processor, {shards} processors (no CPU figure given: an upper bound)"
+        if cpu is None
+        else f"worker cores: {c.events_per_sec:,.0f} / {cpu:,.0f} events per CPU-s, "
+        f"at most one per processor ({shards})"
+    )
+    lines = [
+        f"consumers: {i.peak_events_per_sec:,.0f} events/s x {factor:.2f} = {c.events_per_sec:,.0f} events/s / "
+        f"{c.events_per_shard_s:,.0f} events/s per shard's processor{cpu_note} -> {c.shards} shards",
+        bound,
+        f"{cores} -> {c.worker_cores} cores for the record processors, plus a KCL JVM per worker host",
+        f"DynamoDB writes: {i.peak_events_per_sec:,.0f} events/s x {i.distinct_kid_ratio:g} writes per event "
+        f"(distinct-kid ratio) x {wru_per_write} WRU (item {i.kid_item_bytes} B) = {c.write_units_per_sec:,.0f} WRU/s, "
+        f"{c.planned_write_units_per_sec:,.0f} with headroom: "
+        + (
+            f"OVER the on-demand table quota of {quota:,} WRU/s: "
+            "raise the quota and pre-warm the table before the spike"
+            if c.write_units_over_table_quota
+            else f"within the on-demand table quota of {quota:,} WRU/s"
+        ),
+    ]
+    return lines

@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     plan.add_argument("--poll-interval-ms", type=int, default=1000, help="each consumer's GetRecords interval")
     plan.add_argument("--updates", type=int, default=None, help="spike size in events (default 1.8 billion)")
     plan.add_argument("--within-hours", type=float, default=24.0, help="spike duration in hours (default 24)")
+    _add_consumer_and_cost_arguments(plan)
     plan.add_argument("--json", action="store_true", help="machine-readable output")
 
     scale = actions.add_parser("scale", parents=[mutating], help="reach N open shards")
@@ -80,6 +81,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     rebalance.add_argument(
         "--tolerance", type=float, default=0.1, help="accepted deviation from an even share (default 0.1)"
+    )
+
+
+def _add_consumer_and_cost_arguments(plan: argparse.ArgumentParser) -> None:
+    # defaults live in admin.reshard (CapacityInputs, CostInputs); a test keeps this help text equal
+    consumer = plan.add_argument_group(
+        "consumers", "the record processors: one per shard lease, so they can bound the shard count"
+    )
+    capacity = consumer.add_mutually_exclusive_group()
+    capacity.add_argument(
+        "--consumer-events-per-shard-s",
+        type=float,
+        metavar="R",
+        help="events/s one shard's processor sustains (default 970, measured by python -m bench.consumer)",
+    )
+    capacity.add_argument(
+        "--consumer-bench-json",
+        metavar="FILE",
+        help="read it (and the events per CPU-s) from `python -m bench.consumer --json` output",
+    )
+    consumer.add_argument(
+        "--consumer-events-per-cpu-s",
+        type=float,
+        metavar="R",
+        help="events one processor handles per CPU-second (~1,050 today; default: not known, one core per processor)",
+    )
+    consumer.add_argument(
+        "--distinct-kid-ratio",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="DynamoDB writes per event after the per-kid collapse (default 1.0: every event a new kid)",
+    )
+    consumer.add_argument("--kid-item-bytes", type=int, default=None, help="one kid item's size (default 256)")
+    cost = plan.add_argument_group("cost", "the December scenario: --updates events within --within-hours")
+    cost.add_argument(
+        "--provisioned-hours",
+        type=float,
+        default=None,
+        help="hours at the planned shard count (default: --within-hours)",
+    )
+    cost.add_argument(
+        "--archive-file-bytes", type=int, default=None, help="archive file close size (default the worker's, 8 MiB)"
+    )
+    cost.add_argument(
+        "--archive-file-age-s", type=float, default=None, help="archive file close age (default the worker's, 30 s)"
+    )
+    cost.add_argument(
+        "--archive-compression-ratio", type=float, default=None, help="stored/raw archive bytes (default 0.3)"
+    )
+    cost.add_argument(
+        "--archive-retention-months", type=float, default=None, help="months the archive is kept (default 1)"
+    )
+    cost.add_argument(
+        "--athena-full-scans", type=int, default=None, help="Athena queries scanning the whole archive (default 10)"
     )
 
 
@@ -122,10 +178,29 @@ def _clients(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from admin.reshard import CapacityInputs, plan_capacity
+    from admin.reshard import CapacityInputs, CostInputs, consumer_capacity_from_bench, plan_capacity
 
-    optional = {"aggregate_bytes": args.aggregate_bytes, "updates": args.updates}
+    def given(**values: Any) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if v is not None}
+
     try:
+        consumer = given(
+            consumer_events_per_shard_s=args.consumer_events_per_shard_s,
+            kid_item_bytes=args.kid_item_bytes,
+        )
+        if args.consumer_bench_json is not None:
+            consumer.update(consumer_capacity_from_bench(_read_json(args.consumer_bench_json)))
+        consumer.update(given(consumer_events_per_cpu_s=args.consumer_events_per_cpu_s))
+        costs = CostInputs(
+            **given(
+                provisioned_hours=args.provisioned_hours,
+                archive_file_bytes=args.archive_file_bytes,
+                archive_file_age_s=args.archive_file_age_s,
+                archive_compression_ratio=args.archive_compression_ratio,
+                archive_retention_months=args.archive_retention_months,
+                athena_full_scans=args.athena_full_scans,
+            )
+        )
         inputs = CapacityInputs(
             peak_events_per_sec=args.peak_events_per_sec,
             event_bytes=args.event_bytes,
@@ -133,7 +208,10 @@ def _plan(args: argparse.Namespace) -> int:
             consumers=args.consumers,
             poll_interval_ms=args.poll_interval_ms,
             within_hours=args.within_hours,
-            **{k: v for k, v in optional.items() if v is not None},
+            distinct_kid_ratio=args.distinct_kid_ratio,
+            costs=costs,
+            **given(aggregate_bytes=args.aggregate_bytes, updates=args.updates),
+            **consumer,
         )
     except ValueError as exc:
         _err(f"error: {exc}")
@@ -144,8 +222,21 @@ def _plan(args: argparse.Namespace) -> int:
         return 0
     for line in plan.lines:
         print(line)
-    print(f"recommended: {plan.shards} shards (nicelist reshard scale --shards {plan.shards})")
+    print(
+        f"recommended: {plan.shards} shards, bound by the {plan.bound} (nicelist reshard scale --shards {plan.shards})"
+    )
     return 0
+
+
+def _read_json(path: str) -> Any:
+    """A JSON file's content; ValueError (the caller's usage error) if unreadable or not JSON."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not JSON: {exc}") from exc
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -213,7 +213,7 @@ def test_update_shard_count_only_reports_the_limit(
 def test_plan_needs_no_aws(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reshard", "plan", "--peak-events-per-sec", "50000", "--event-bytes", "125", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["shards"] == 8
+    assert data["stream_shards"] == 8
     assert data["spike"]["events_per_sec"] == pytest.approx(1_800_000_000 / 86_400)
     assert HASH_SPACE == 2**128
 
