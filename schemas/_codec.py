@@ -17,7 +17,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from ._errors import CorruptBodyError, NotSingleObjectError, UnknownSchemaError, ValidationError
 from ._fast_writer import FOR_FINGERPRINT, try_write_plain_event, write_behaviour_event
 from ._registry import BEHAVIOUR_EVENT, SchemaVersion, by_fingerprint, latest
-from ._validate import to_epoch_ms, validate_event
+from ._validate import DEFAULT_MAX_FUTURE_SKEW_MS, MAX_OBSERVED_AT_MS, not_after_ms, to_epoch_ms, validate_event
 
 MAGIC = b"\xc3\x01"
 HEADER_BYTES = len(MAGIC) + 8
@@ -35,13 +35,19 @@ class BehaviourEventCodec:
         self._writers = by_fingerprint()
         self._fast = self.writer.fingerprint == FOR_FINGERPRINT
 
-    def encode(self, event: Any) -> bytes:
-        """Validate ``event`` and return its single-object encoding; raise ValidationError."""
+    def encode(
+        self, event: Any, *, now_ms: int | None = None, max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
+    ) -> bytes:
+        """Validate ``event`` and return its single-object encoding; raise ValidationError.
+
+        ``now_ms`` and ``max_future_skew_ms`` bound ``observed_at`` as in :func:`validate_event`.
+        """
         if self._fast:
-            body = try_write_plain_event(event)
+            latest = not_after_ms(now_ms, max_future_skew_ms)
+            body = try_write_plain_event(event, MAX_OBSERVED_AT_MS if latest is None else latest)
             if body is not None:
                 return self._header + body
-        return self.encode_valid(validate_event(event))
+        return self.encode_valid(validate_event(event, now_ms=now_ms, max_future_skew_ms=max_future_skew_ms))
 
     def encode_valid(self, event: dict[str, Any]) -> bytes:
         """Encode an event that :func:`validate_event` already returned."""
