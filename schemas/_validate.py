@@ -171,7 +171,8 @@ def _location(value: Any) -> dict[str, float] | None:
 
 
 def _key(key: Any) -> str:
-    return key if type(key) is str else show(key)
+    """An unknown key as a field name: itself if it reads like one, else its (cut) repr."""
+    return key if type(key) is str and key.isidentifier() and len(key) <= 64 else show(key)
 
 
 def not_after_ms(now_ms: int | None, max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS) -> int | None:
