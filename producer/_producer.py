@@ -75,6 +75,7 @@ class Producer:
         client = config.kinesis_client or config.aws.client("kinesis", **_CLIENT_CONFIG)
         self._sender = KinesisSender(client, config.stream_name)
         self._codec = BehaviourEventCodec()
+        self._encode = self._codec.encode_not_after
         self._limits = RequestLimits(
             max_records=config.max_records_per_request,
             max_bytes=config.max_request_bytes,
@@ -157,7 +158,7 @@ class Producer:
         try:
             if type(event) is not dict or event.get("event_id") is None or event.get("observed_at") is None:
                 event = self._completed(event)
-            data = self._codec.encode(event, now_ms=self._now_ms(), max_future_skew_ms=self._max_skew_ms)
+            data = self._encode(event, self._now_ms() + self._max_skew_ms)
         except schemas.ValidationError as exc:
             raise ValidationError.from_schema(exc) from None
         except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:  # a Mapping's own methods failing

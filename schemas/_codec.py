@@ -17,7 +17,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from ._errors import CorruptBodyError, NotSingleObjectError, UnknownSchemaError, ValidationError
 from ._fast_writer import FOR_FINGERPRINT, try_write_plain_event, write_behaviour_event
 from ._registry import BEHAVIOUR_EVENT, SchemaVersion, by_fingerprint, latest
-from ._validate import DEFAULT_MAX_FUTURE_SKEW_MS, MAX_OBSERVED_AT_MS, not_after_ms, to_epoch_ms, validate_event
+from ._validate import DEFAULT_MAX_FUTURE_SKEW_MS, MAX_OBSERVED_AT_MS, to_epoch_ms, validate_not_after
 
 MAGIC = b"\xc3\x01"
 HEADER_BYTES = len(MAGIC) + 8
@@ -42,12 +42,17 @@ class BehaviourEventCodec:
 
         ``now_ms`` and ``max_future_skew_ms`` bound ``observed_at`` as in :func:`validate_event`.
         """
+        return self.encode_not_after(event, None if now_ms is None else now_ms + max_future_skew_ms)
+
+    def encode_not_after(self, event: Any, max_observed_at_ms: int | None) -> bytes:
+        """:meth:`encode` with the bound on ``observed_at`` given directly (None: the schema's
+        range only); the producer's hot path."""
         if self._fast:
-            latest = not_after_ms(now_ms, max_future_skew_ms)
-            body = try_write_plain_event(event, MAX_OBSERVED_AT_MS if latest is None else latest)
+            latest = MAX_OBSERVED_AT_MS if max_observed_at_ms is None else max_observed_at_ms
+            body = try_write_plain_event(event, latest)
             if body is not None:
                 return self._header + body
-        return self.encode_valid(validate_event(event, now_ms=now_ms, max_future_skew_ms=max_future_skew_ms))
+        return self.encode_valid(validate_not_after(event, max_observed_at_ms))
 
     def encode_valid(self, event: dict[str, Any]) -> bytes:
         """Encode an event that :func:`validate_event` already returned."""

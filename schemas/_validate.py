@@ -153,9 +153,9 @@ def _coordinate(location: Mapping[str, Any], name: str, bound: float) -> float:
     if not -bound <= value <= bound:  # exact for ints of any size; NaN fails too
         raise ValidationError(field, f"{show(value)} is outside -{bound:g}..{bound:g}")
     number = float(value)
-    problem = dynamodb_number_problem(number)
-    if problem is not None:
-        raise ValidationError(field, f"{number!r} {problem}")
+    # within +-180 a double has at most 17 digits: only a magnitude under 1e-130 breaks DynamoDB's number
+    if number and -MIN_NONZERO_NUMBER < number < MIN_NONZERO_NUMBER:
+        raise ValidationError(field, f"{number!r} {dynamodb_number_problem(number)}")
     return number
 
 
@@ -175,11 +175,6 @@ def _key(key: Any) -> str:
     return key if type(key) is str and key.isidentifier() and len(key) <= 64 else show(key)
 
 
-def not_after_ms(now_ms: int | None, max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS) -> int | None:
-    """The latest ``observed_at`` allowed at ``now_ms`` (None: no bound but the schema's range)."""
-    return None if now_ms is None else now_ms + max_future_skew_ms
-
-
 def validate_event(
     event: Any, *, now_ms: int | None = None, max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
 ) -> dict[str, Any]:
@@ -190,10 +185,11 @@ def validate_event(
     arrival time in the worker), an ``observed_at`` more than ``max_future_skew_ms`` past it is
     refused too; without it only the schema's range applies.
     """
-    return _validate(event, not_after_ms(now_ms, max_future_skew_ms))
+    return validate_not_after(event, None if now_ms is None else now_ms + max_future_skew_ms)
 
 
-def _validate(event: Any, latest_ms: int | None) -> dict[str, Any]:
+def validate_not_after(event: Any, latest_ms: int | None) -> dict[str, Any]:
+    """:func:`validate_event` with the latest allowed ``observed_at`` given directly (None: none)."""
     if type(event) is not dict and not isinstance(event, Mapping):
         raise ValidationError("event", f"must be a mapping, got {type(event).__name__}")
     if not FIELDS.issuperset(event):
