@@ -2,9 +2,11 @@
 
 It wraps one :class:`~producer.Producer` (same sender thread, spool, limits and guarantees; no
 second engine). ``await put(event)`` accepts the event on the loop's thread when the buffer has
-room, which takes microseconds and never touches the network; when the buffer is full it waits
-on an asyncio event that the sender thread sets (``call_soon_threadsafe``) whenever space is
-freed, so other tasks keep running. ``flush`` and ``close`` wait in a worker thread.
+room, which takes microseconds and never touches the network or waits for the disk (with
+``fsync=FsyncPolicy.ALWAYS``, where every put() waits for a disk flush, it runs in a worker
+thread instead); when the buffer is full it waits on an asyncio event that the sender thread sets
+(``call_soon_threadsafe``) whenever space is freed, so other tasks keep running. ``flush`` and
+``close`` wait in a worker thread.
 
     async with AsyncProducer(ProducerConfig(stream_name="nicelist")) as producer:
         delivery = await producer.put({"kid_id": "k-1", "elf_id": "elf-7", "behaviour": "NICE"})
@@ -24,6 +26,7 @@ from ._errors import BufferFullError
 from ._metrics import ProducerMetrics
 from ._pending import DeliveryFuture
 from ._producer import Producer
+from ._spool import FsyncPolicy
 
 
 class AsyncProducer:
@@ -38,6 +41,7 @@ class AsyncProducer:
         self._producer = config if isinstance(config, Producer) else Producer(config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: set[asyncio.Event] = set()  # one per put() waiting for space; loop thread only
+        self._put_waits_for_disk = self.config.spool_dir is not None and self.config.fsync is FsyncPolicy.ALWAYS
         self._producer._on_space(self._space_freed)
 
     @property
@@ -55,10 +59,10 @@ class AsyncProducer:
         Fills ``event_id`` and ``observed_at`` like :meth:`Producer.put`. While the buffer is full
         it waits up to ``put_timeout_s`` without blocking the loop, then raises BufferFullError.
         Raises ValidationError, SpoolFullError and ProducerClosedError like :meth:`Producer.put`.
-        A put() cancelled while it waits has not accepted the event.
+        A put() cancelled while it waits for space has not accepted the event.
         """
         try:
-            return self._producer.put(event, timeout=0)
+            return await self._offer(event)
         except BufferFullError:
             if self.config.put_timeout_s <= 0:
                 raise
@@ -71,7 +75,7 @@ class AsyncProducer:
             while True:
                 space.clear()  # before trying: space freed after this attempt sets it again
                 try:
-                    return self._producer.put(event, timeout=0)
+                    return await self._offer(event)
                 except BufferFullError:
                     if loop.time() >= deadline:
                         raise
@@ -80,6 +84,12 @@ class AsyncProducer:
                         await space.wait()
         finally:
             self._waiting.discard(space)
+
+    async def _offer(self, event: Mapping[str, Any]) -> DeliveryFuture:
+        """One attempt that never waits for buffer space: BufferFullError if there is none."""
+        if self._put_waits_for_disk:
+            return await asyncio.to_thread(self._producer.put, event, None, timeout=0)
+        return self._producer.put(event, timeout=0)
 
     def _space_freed(self) -> None:
         """From the sender thread (producer lock held): schedule the wake-up; never block."""

@@ -14,6 +14,8 @@ import schemas
 from producer import (
     AsyncProducer,
     BufferFullError,
+    DeliveryFuture,
+    FsyncPolicy,
     NotDeliveredError,
     Producer,
     ProducerClosedError,
@@ -252,3 +254,26 @@ def test_async_exit_on_an_exception_uses_the_short_bound_too(tmp_path: Path) -> 
     with pytest.raises(KeyError):
         asyncio.run(scenario())
     assert list(tmp_path.glob("*.seg"))  # the event waits in the spool for the next producer
+
+
+def test_with_fsync_always_put_runs_off_the_loop(tmp_path: Path) -> None:
+    """Every put() then waits for a disk flush: that wait must not be the loop's."""
+    put_threads: list[int] = []
+
+    async def scenario() -> tuple[int, Receipt]:
+        config = small_buffer(RecordingKinesis(), spool_dir=tmp_path, fsync=FsyncPolicy.ALWAYS)
+        async with AsyncProducer(config) as producer:
+            inner = producer.producer
+            original = inner.put
+
+            def put(*args: Any, **kwargs: Any) -> DeliveryFuture:
+                put_threads.append(threading.get_ident())
+                return original(*args, **kwargs)
+
+            inner.put = put  # type: ignore[method-assign]
+            receipt = await (await producer.put(make_event()))
+            return threading.get_ident(), receipt
+
+    loop_thread, receipt = asyncio.run(scenario())
+    assert receipt.sequence_number
+    assert put_threads and loop_thread not in put_threads
