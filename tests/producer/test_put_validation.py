@@ -120,7 +120,7 @@ arbitrary_events = (
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(arbitrary_events)
 def test_put_of_anything_is_accepted_or_a_validation_error(producer: Producer, event: Any) -> None:
     try:
