@@ -45,7 +45,13 @@ setup(
     description="Kinesis pipeline that keeps the North Pole's naughty/nice list true under the December spike",
     python_requires=">=3.11",
     packages=find_packages(include=[f"{name}*" for name in PACKAGES]),
-    package_data={"schemas": ["avro/*.avsc"], "properties": ["*.properties"], "deploy": ["iam_policies/*.json"]},
+    # py.typed (PEP 561): type checkers of elf apps read the SDK's annotations
+    package_data={
+        "schemas": ["avro/*.avsc", "py.typed"],
+        "producer": ["py.typed"],
+        "properties": ["*.properties"],
+        "deploy": ["iam_policies/*.json"],
+    },
     install_requires=[
         "boto3>=1.34",
         "fastavro>=1.9,<2",

@@ -5,6 +5,8 @@ Nothing else in the code base spells these numbers.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 MiB = 1024 * 1024
 
 # --- Kinesis Data Streams: https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html
@@ -40,6 +42,19 @@ DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
 #: On-demand table: 40,000 write request units per second by default, an adjustable quota
 #: ("Throughput default quotas", per table; "DynamoDB maximum throughput for on-demand tables").
 DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC = 40_000
+#: Key values: a partition key 1 to 2,048 bytes, a sort key 1 to 1,024 bytes (UTF-8 for strings).
+#: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-partition-sort-keys
+DYNAMODB_MAX_PARTITION_KEY_BYTES = 2048
+DYNAMODB_MAX_SORT_KEY_BYTES = 1024
+#: Number (N): up to 38 significant digits; positive 1E-130 to 9.9999999999999999999999999999999999999E+125,
+#: negative the same magnitudes, and zero. Anything else is refused with a ValidationException.
+#: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html (Number)
+#: and https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-data-types
+DYNAMODB_NUMBER_MAX_DIGITS = 38
+DYNAMODB_NUMBER_MIN_MAGNITUDE = Decimal("1E-130")
+DYNAMODB_NUMBER_MAX_MAGNITUDE = Decimal("9.9999999999999999999999999999999999999E+125")
+#: Strings (S) are Unicode with UTF-8 encoding: text with a lone surrogate cannot be sent at all.
+#: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html (String)
 
 # --- S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
 #: A single PutObject: at most 5 GiB; object keys at most 1,024 bytes of UTF-8.

@@ -114,7 +114,7 @@ class ElfFleet:
         """Every producer's counters, summed."""
         total: dict[str, int] = {}
         for p in self.producers:
-            for name, value in p.metrics().items():
+            for name, value in p.metrics().as_dict().items():
                 total[name] = total.get(name, 0) + value
         return total
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from foundation.kpl import DEFAULT_AGGREGATE_BYTES
 from foundation.limits import (
@@ -18,14 +19,24 @@ from foundation.limits import (
     MiB,
 )
 from foundation.settings import DEFAULT_STREAM, AwsSettings, PipelineNames
-from schemas import MAX_EVENT_BYTES
+from schemas import DEFAULT_MAX_FUTURE_SKEW_MS, MAX_EVENT_BYTES
 
 from ._aggregate import empty_cost, record_cost
 from ._partition import PARTITION_KEY_RANDOM_BYTES
 from ._spool import FsyncPolicy
 
+
+class _Default(enum.Enum):
+    SPOOL_DIR = "DEFAULT_SPOOL_DIR"
+
+    def __repr__(self) -> str:
+        return self.value
+
+
 #: ``spool_dir`` default: a per-user data directory per stream (see :func:`default_spool_dir`).
-AUTO = "auto"
+#: An object, not a string: every string is a directory (one named ``auto`` too).
+DEFAULT_SPOOL_DIR: Final = _Default.SPOOL_DIR
+SpoolDir = str | os.PathLike[str] | Literal[_Default.SPOOL_DIR] | None
 DEFAULT_AGGREGATED_RECORD_BYTES = DEFAULT_AGGREGATE_BYTES
 #: The smallest aggregated record that still holds the largest event the codec allows.
 MIN_AGGREGATED_RECORD_BYTES = empty_cost("k" * 2 * PARTITION_KEY_RANDOM_BYTES) + record_cost(MAX_EVENT_BYTES)
@@ -65,8 +76,9 @@ class ProducerConfig:
     put_timeout_s: float = 1.0
 
     # --- durability
-    #: AUTO: default_spool_dir(stream_name); None: no spool (events in memory die with the process)
-    spool_dir: str | os.PathLike[str] | None = AUTO
+    #: DEFAULT_SPOOL_DIR: default_spool_dir(stream_name); None: no spool (events in memory die with
+    #: the process); any string or path: that directory
+    spool_dir: SpoolDir = DEFAULT_SPOOL_DIR
     max_spool_bytes: int = 512 * MiB
     spool_segment_bytes: int = 4 * MiB
     fsync: FsyncPolicy = FsyncPolicy.INTERVAL
@@ -79,8 +91,15 @@ class ProducerConfig:
     max_attempts_throttled: int | None = None
     #: attempts for any other error (AccessDenied, ResourceNotFound, KMS, validation...)
     max_attempts_non_throttle: int = 5
-    #: how long close() (and leaving the ``with`` block) waits for pending events
+    #: how long close() (and leaving the ``with`` block normally) waits for pending events
     close_timeout_s: float = 30.0
+    #: how long leaving the ``with`` block on an exception waits for pending events; what is
+    #: still pending then stays in the spool (logged with its count) for the next producer
+    exit_on_error_flush_s: float = 2.0
+
+    # --- validation
+    #: put() refuses an ``observed_at`` further than this past the producer's clock
+    max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_MS / 1000
 
     def __post_init__(self) -> None:
         if not _STREAM_NAME.match(self.stream_name):
@@ -100,8 +119,12 @@ class ProducerConfig:
             raise ValueError(f"max_request_bytes must be max_aggregated_record_bytes..{KINESIS_MAX_BYTES_PER_PUT}")
         if self.max_buffered_bytes < MAX_EVENT_BYTES:
             raise ValueError(f"max_buffered_bytes must be >= {MAX_EVENT_BYTES} (one event)")
-        if self.put_timeout_s < 0 or self.close_timeout_s < 0:
-            raise ValueError("put_timeout_s and close_timeout_s must be >= 0")
+        if self.put_timeout_s < 0 or self.close_timeout_s < 0 or self.exit_on_error_flush_s < 0:
+            raise ValueError("put_timeout_s, close_timeout_s and exit_on_error_flush_s must be >= 0")
+        if not self.max_future_skew_s >= 0:  # NaN too
+            raise ValueError(f"max_future_skew_s must be >= 0, got {self.max_future_skew_s}")
+        if self.spool_dir is not DEFAULT_SPOOL_DIR and self.spool_dir is not None and not _a_path(self.spool_dir):
+            raise ValueError(f"spool_dir must be DEFAULT_SPOOL_DIR, None or a directory, got {self.spool_dir!r}")
         if self.spool_segment_bytes < 2 * MAX_EVENT_BYTES:
             raise ValueError(f"spool_segment_bytes must be >= {2 * MAX_EVENT_BYTES}")
         if self.max_spool_bytes < 2 * self.spool_segment_bytes:
@@ -121,15 +144,20 @@ class ProducerConfig:
         """The spool directory this configuration uses, or None."""
         if self.spool_dir is None:
             return None
-        if self.spool_dir == AUTO:
+        if self.spool_dir is DEFAULT_SPOOL_DIR:
             return default_spool_dir(self.stream_name)
         return Path(self.spool_dir)
+
+    @property
+    def max_future_skew_ms(self) -> int:
+        return round(self.max_future_skew_s * 1000)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ProducerConfig:
         """The stream from ``NICELIST_STREAM``, AWS from the standard variables, and any field as
         ``NICELIST_PRODUCER_<FIELD>`` (e.g. ``NICELIST_PRODUCER_LINGER_MS=50``,
-        ``NICELIST_PRODUCER_SPOOL_DIR=none``). Keyword arguments win."""
+        ``NICELIST_PRODUCER_SPOOL_DIR=none``; ``=default`` or, as before, ``=auto`` for the default
+        directory: write ``./auto`` for a directory of that name). Keyword arguments win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {
             "stream_name": PipelineNames.from_env(env).stream,
@@ -144,10 +172,16 @@ class ProducerConfig:
         return cls(**values)
 
 
+def _a_path(value: object) -> bool:
+    return isinstance(value, (str, os.PathLike)) and bool(os.fspath(value))
+
+
 def _parse(name: str, raw: str) -> Any:
     text = raw.strip()
     if name == "spool_dir":
-        return None if text.lower() in ("", "none", "off") else text
+        if text.lower() in ("", "none", "off"):
+            return None
+        return DEFAULT_SPOOL_DIR if text.lower() in ("auto", "default") else text
     if name == "fsync":
         return FsyncPolicy(text.lower())
     if name == "max_attempts_throttled" and text.lower() in ("", "none", "forever"):

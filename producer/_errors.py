@@ -1,15 +1,19 @@
 """Errors raised by the producer SDK.
 
 ProducerError                    root: anything the producer refuses or could not do
-├── ProducerClosedError          put() after close(), or close() came before delivery
+├── ValidationError              put() refused an invalid event; names the field (also a
+│                                schemas.ValidationError, so callers catching that still do)
+├── ProducerClosedError          put() after close() (or after the sender thread died)
 ├── BufferFullError              the in-memory buffer stayed full for put_timeout_s (back-pressure)
 ├── SpoolError                   the local spool cannot be used
 │   ├── SpoolLockedError         another live producer owns the spool directory
 │   └── SpoolFullError           the spool reached max_spool_bytes; Kinesis has been unreachable too long
+├── NotDeliveredError            the producer closed before the event was delivered; carries the
+│                                event(s); with a spool they stay in it for the next producer
 └── DeliveryFailedError          Kinesis refused the event for a reason retrying did not fix;
                                  carries the event(s) and the last error code
 
-Invalid events are refused by put() with :class:`schemas.ValidationError` as-is: it names the field.
+A delivery future fails with NotDeliveredError or DeliveryFailedError; put() raises the others.
 """
 
 from __future__ import annotations
@@ -17,28 +21,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import schemas
+
 
 class ProducerError(Exception):
     """Root of every error raised by :mod:`producer`."""
 
 
-class ProducerClosedError(ProducerError):
-    """The producer is closed (or closed before this event was delivered).
+class ValidationError(ProducerError, schemas.ValidationError):
+    """put() refused the event: ``field`` names the offending field (``location.lat``, or
+    ``"event"`` for the event as a whole), ``problem`` says what is wrong. Nothing was accepted."""
 
-    ``payloads`` holds the encoded events that were not delivered; with a spool they stay in it
+    @classmethod
+    def from_schema(cls, error: schemas.ValidationError) -> ValidationError:
+        return cls(error.field, error.problem)
+
+
+class ProducerClosedError(ProducerError):
+    """put() on a producer that is closed (close() was called, or its sender thread died)."""
+
+
+class _CarriesEvents:
+    payloads: tuple[bytes, ...]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The undelivered events, decoded."""
+        return [schemas.decode_event(p) for p in self.payloads]
+
+
+class NotDeliveredError(_CarriesEvents, ProducerError):
+    """The producer closed (or its sender thread died) before this event was delivered.
+
+    ``payloads`` holds the encoded events (``events`` decodes them); with a spool they stay in it
     and the next producer started on that spool sends them.
     """
 
     def __init__(self, message: str, payloads: Sequence[bytes] = ()) -> None:
         self.payloads = tuple(payloads)
         super().__init__(message)
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        """The undelivered events, decoded."""
-        from schemas import decode_event
-
-        return [decode_event(p) for p in self.payloads]
 
 
 class BufferFullError(ProducerError):
@@ -60,7 +81,7 @@ class SpoolFullError(SpoolError):
     """Appending the event would take the spool past max_spool_bytes; the event was not accepted."""
 
 
-class DeliveryFailedError(ProducerError):
+class DeliveryFailedError(_CarriesEvents, ProducerError):
     """Kinesis refused the event with a non-retryable error, or attempts ran out.
 
     ``error_code`` is the last error code Kinesis (or botocore) gave, ``attempts`` how many
@@ -74,10 +95,3 @@ class DeliveryFailedError(ProducerError):
         self.attempts = attempts
         self.payloads = tuple(payloads)
         super().__init__(f"{error_code} after {attempts} attempt(s): {message}")
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        """The undelivered events, decoded."""
-        from schemas import decode_event
-
-        return [decode_event(p) for p in self.payloads]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._errors import DeliveryFailedError, ProducerClosedError, ProducerError
+from ._errors import DeliveryFailedError, NotDeliveredError, ProducerError
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ class PendingRecord:
         payload = (self.payloads[index],)
         if self.closed:
             last = f"; last error {self.error_code}" if self.error_code else ""
-            return ProducerClosedError(
+            return NotDeliveredError(
                 f"not delivered: {self.closed}{last} (with a spool, the next producer sends it)", payload
             )
         return DeliveryFailedError(
@@ -100,7 +103,11 @@ class PendingRecord:
 
 class DeliveryFuture:
     """The delivery of one event: ``result()`` gives its :class:`Receipt` or raises
-    :class:`DeliveryFailedError` / :class:`ProducerClosedError`."""
+    :class:`DeliveryFailedError` / :class:`NotDeliveredError`.
+
+    It is awaitable too: ``receipt = await future`` inside a running event loop waits without
+    blocking the loop (the sender thread wakes it with ``call_soon_threadsafe``).
+    """
 
     __slots__ = ("_record", "_index")
 
@@ -127,6 +134,11 @@ class DeliveryFuture:
             raise TimeoutError(f"event not delivered within {timeout} s")
         return record.error_for(self._index)
 
+    def __await__(self) -> Generator[Any, None, Receipt]:
+        if not self._record.done.is_set():
+            yield from _loop_waiter(self).__await__()
+        return self.result(0)
+
     def add_done_callback(self, callback: Callable[[DeliveryFuture], None]) -> None:
         """Call ``callback(future)`` once delivered or failed: from the producer's sender thread, or
         at once if already done. Exceptions it raises are logged. Keep callbacks short and never
@@ -141,3 +153,25 @@ class DeliveryFuture:
             callback(self)
         except Exception:
             logger.exception("delivery callback %r raised", callback)
+
+
+def _loop_waiter(future: DeliveryFuture) -> asyncio.Future[None]:
+    """An asyncio future of the running loop that resolves once ``future`` is done."""
+    import asyncio  # here: a thread-only app never pays for importing asyncio
+
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: DeliveryFuture) -> None:  # on the sender thread, or at once if already done
+        try:
+            loop.call_soon_threadsafe(_resolve, waiter)
+        except RuntimeError:  # the loop is closed: nobody awaits this any more
+            pass
+
+    future.add_done_callback(wake)
+    return waiter
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # the awaiting task may have been cancelled
+        waiter.set_result(None)

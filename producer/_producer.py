@@ -21,12 +21,14 @@ from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
+import schemas
 from schemas import BehaviourEventCodec
 
 from ._aggregate import empty_cost, encode_aggregated, record_cost
 from ._batch import RequestLimits, take_request
 from ._config import ProducerConfig
-from ._errors import BufferFullError, ProducerClosedError
+from ._errors import BufferFullError, ProducerClosedError, ValidationError
+from ._metrics import ProducerMetrics
 from ._partition import random_partition_key
 from ._pending import DeliveryFuture, PendingRecord
 from ._retry import Backoff, ErrorKind, classify
@@ -73,6 +75,7 @@ class Producer:
         client = config.kinesis_client or config.aws.client("kinesis", **_CLIENT_CONFIG)
         self._sender = KinesisSender(client, config.stream_name)
         self._codec = BehaviourEventCodec()
+        self._encode = self._codec.encode_not_after
         self._limits = RequestLimits(
             max_records=config.max_records_per_request,
             max_bytes=config.max_request_bytes,
@@ -82,6 +85,8 @@ class Producer:
         self._linger_s = config.linger_ms / 1000
         self._max_record_bytes = config.max_aggregated_record_bytes
         self._max_buffered = config.max_buffered_bytes
+        self._max_skew_ms = config.max_future_skew_ms
+        self._space_listeners: list[Callable[[], None]] = []  # AsyncProducer's wake-ups
 
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)  # the sender thread waits on it
@@ -135,23 +140,36 @@ class Producer:
         self._thread.start()
 
     # --- the caller's side ---------------------------------------------------------------
-    def put(self, event: Mapping[str, Any], callback: Callable[[DeliveryFuture], None] | None = None) -> DeliveryFuture:
+    def put(
+        self,
+        event: Mapping[str, Any],
+        callback: Callable[[DeliveryFuture], None] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> DeliveryFuture:
         """Accept one event; return its delivery future. Never waits on the network.
 
         Fills ``event_id`` (uuid4) and ``observed_at`` (now) when absent or None. Raises
-        schemas.ValidationError (naming the field) for an invalid event, BufferFullError when the
-        buffer stayed full for put_timeout_s, SpoolFullError, ProducerClosedError after close().
+        ValidationError (naming the field) for an invalid event, an ``observed_at`` more than
+        ``max_future_skew_s`` past the producer's clock included; BufferFullError when the buffer
+        stayed full for ``timeout`` s (None: ``put_timeout_s``; 0: do not wait); SpoolFullError;
+        ProducerClosedError after close().
         """
-        if type(event) is not dict or event.get("event_id") is None or event.get("observed_at") is None:
-            event = self._completed(event)
-        data = self._codec.encode(event)
+        try:
+            if type(event) is not dict or event.get("event_id") is None or event.get("observed_at") is None:
+                event = self._completed(event)
+            data = self._encode(event, self._now_ms() + self._max_skew_ms)
+        except schemas.ValidationError as exc:
+            raise ValidationError.from_schema(exc) from None
+        except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:  # a Mapping's own methods failing
+            raise ValidationError("event", f"cannot be read or encoded: {exc!r:.200}") from exc
         size = len(data)
         cost = _COSTS.get(size) or _cost(size)
         with self._lock:  # the hot path: _add() inlined
             if self._closed:
                 raise ProducerClosedError(f"producer closed ({self._failure or 'close() was called'})")
             if self._buffered_bytes + size > self._max_buffered:
-                self._wait_for_space(size)
+                self._wait_for_space(size, self.config.put_timeout_s if timeout is None else timeout)
             segment = self._spool.append(data) if self._spool is not None else -1  # first: it may refuse
             record = self._open
             if record is None or record.cost + cost > self._max_record_bytes:
@@ -183,14 +201,14 @@ class Producer:
             event["observed_at"] = self._now_ms()
         return event
 
-    def _wait_for_space(self, size: int) -> None:
-        deadline = self._clock() + self.config.put_timeout_s
+    def _wait_for_space(self, size: int, timeout: float) -> None:
+        deadline = self._clock() + timeout
         while self._buffered_bytes + size > self._max_buffered:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise BufferFullError(
                     f"{self._buffered_bytes} bytes of events waiting for Kinesis (max_buffered_bytes="
-                    f"{self._max_buffered}) for {self.config.put_timeout_s} s"
+                    f"{self._max_buffered}) for {timeout} s"
                 )
             self._space.wait(remaining)
             if self._closed:
@@ -253,14 +271,14 @@ class Producer:
 
     def close(self, timeout: float | None = None) -> int:
         """Flush for up to ``timeout`` s (default ``close_timeout_s``), stop the sender thread, close
-        the spool. Events still pending fail with ProducerClosedError (a spool keeps them for the next
+        the spool. Events still pending fail with NotDeliveredError (a spool keeps them for the next
         producer). Idempotent; returns the number of events that were still pending."""
         with self._close_lock:
             if self._shut:
                 return 0
             with self._lock:
                 self._closed = True
-                self._space.notify_all()
+                self._space_freed()
             pending = self.flush(self.config.close_timeout_s if timeout is None else timeout)
             with self._lock:
                 self._stopping = True
@@ -273,12 +291,11 @@ class Producer:
                     self._spool.close()
             self._shut = True
         if pending:
-            where = f"kept in spool {self._spool.directory}" if self._spool is not None else "LOST: no spool"
-            logger.error("producer closed with %s events undelivered (%s)", pending, where)
+            logger.error("producer closed with %s events undelivered (%s)", pending, self._where_pending())
         return pending
 
     def _abandon_pending(self, reason: str) -> list[PendingRecord]:
-        """Fail every record not yet final with ProducerClosedError; run ``finish()`` on the result."""
+        """Fail every record not yet final with NotDeliveredError; run ``finish()`` on the result."""
         with self._lock:
             candidates = [*self._ready, *(r for _, _, r in self._retries), *self._in_flight]
             if self._open is not None:
@@ -299,18 +316,55 @@ class Producer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        """Close; on an exception, wait only ``exit_on_error_flush_s`` for pending events (what is
+        left stays in the spool, and the log says how many) so the exception is not held up."""
+        if exc_type is None:
+            self.close()
+            return
+        pending = self.close(timeout=self.config.exit_on_error_flush_s)
+        if pending:
+            logger.warning(
+                "leaving the producer on %s: %s events still pending after %s s (%s)",
+                exc_type.__name__,
+                pending,
+                self.config.exit_on_error_flush_s,
+                self._where_pending(),
+            )
 
-    def metrics(self) -> dict[str, int]:
-        """Counters since start. Events: accepted, sent, failed, spooled, replayed, pending_events;
-        aggregated records: aggregated_records, retried, throttled; calls: put_records_calls;
-        bytes: bytes_sent (data + keys), buffered_bytes, spool_bytes."""
+    def _where_pending(self) -> str:
+        return f"kept in spool {self._spool.directory}" if self._spool is not None else "LOST: no spool"
+
+    def metrics(self) -> ProducerMetrics:
+        """A snapshot of the counters since start (``.as_dict()`` for the old dict shape)."""
         with self._lock:
-            counters = dict(self._counters, accepted=self._accepted, spooled=self._spooled)
-            counters["buffered_bytes"] = self._buffered_bytes
-            counters["pending_events"] = self._pending_locked()
-            counters["spool_bytes"] = self._spool.disk_bytes if self._spool is not None else 0
-            return counters
+            counters = self._counters
+            return ProducerMetrics(
+                accepted=self._accepted,
+                sent=counters["sent"],
+                failed=counters["failed"],
+                spooled=self._spooled,
+                replayed=counters["replayed"],
+                pending_events=self._pending_locked(),
+                aggregated_records=counters["aggregated_records"],
+                retried=counters["retried"],
+                throttled=counters["throttled"],
+                put_records_calls=counters["put_records_calls"],
+                bytes_sent=counters["bytes_sent"],
+                buffered_bytes=self._buffered_bytes,
+                spool_bytes=self._spool.disk_bytes if self._spool is not None else 0,
+            )
+
+    def _on_space(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (from any thread, the lock held: it must only schedule) whenever
+        buffer space may have been freed or the producer closed. For :class:`AsyncProducer`."""
+        with self._lock:
+            self._space_listeners.append(listener)
+
+    def _space_freed(self) -> None:
+        """Wake put()s waiting for buffer space, threads and event loops alike (lock held)."""
+        self._space.notify_all()
+        for listener in self._space_listeners:
+            listener()
 
     # --- the sender thread ---------------------------------------------------------------
     def _run(self) -> None:
@@ -328,7 +382,7 @@ class Producer:
             with self._lock:
                 self._failure = f"sender thread died: {exc!r}"
                 self._closed = True
-                self._space.notify_all()
+                self._space_freed()
             for record in self._abandon_pending(self._failure):
                 record.finish()
 
@@ -429,7 +483,7 @@ class Producer:
                 heapq.heappush(self._retries, (now + delay, next(self._retry_order), record))
             self._in_flight = []
             self._idle.notify_all()
-            self._space.notify_all()
+            self._space_freed()
         return finished
 
     def _complete(self, record: PendingRecord, *, ok: bool) -> None:
@@ -442,7 +496,7 @@ class Producer:
         self._completed_events += len(record.payloads)
         record.completed = True
         self._idle.notify_all()
-        self._space.notify_all()
+        self._space_freed()
 
 
 _COSTS: dict[int, int] = {}

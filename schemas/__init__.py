@@ -22,7 +22,7 @@ from ._registry import (
     latest,
     versions_of,
 )
-from ._validate import BEHAVIOURS, DEFAULT_MAX_FUTURE_SKEW_MS, to_epoch_ms, validate_event
+from ._validate import BEHAVIOURS, DEFAULT_MAX_FUTURE_SKEW_MS, dynamodb_number_problem, to_epoch_ms, validate_event
 
 __all__ = [
     "ARCHIVED_EVENT",
@@ -44,6 +44,7 @@ __all__ = [
     "all_versions",
     "crc64_avro",
     "decode_event",
+    "dynamodb_number_problem",
     "encode_event",
     "fingerprint_bytes",
     "latest",

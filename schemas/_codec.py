@@ -17,7 +17,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from ._errors import CorruptBodyError, NotSingleObjectError, UnknownSchemaError, ValidationError
 from ._fast_writer import FOR_FINGERPRINT, try_write_plain_event, write_behaviour_event
 from ._registry import BEHAVIOUR_EVENT, SchemaVersion, by_fingerprint, latest
-from ._validate import to_epoch_ms, validate_event
+from ._validate import DEFAULT_MAX_FUTURE_SKEW_MS, MAX_OBSERVED_AT_MS, to_epoch_ms, validate_not_after
 
 MAGIC = b"\xc3\x01"
 HEADER_BYTES = len(MAGIC) + 8
@@ -35,13 +35,24 @@ class BehaviourEventCodec:
         self._writers = by_fingerprint()
         self._fast = self.writer.fingerprint == FOR_FINGERPRINT
 
-    def encode(self, event: Any) -> bytes:
-        """Validate ``event`` and return its single-object encoding; raise ValidationError."""
+    def encode(
+        self, event: Any, *, now_ms: int | None = None, max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
+    ) -> bytes:
+        """Validate ``event`` and return its single-object encoding; raise ValidationError.
+
+        ``now_ms`` and ``max_future_skew_ms`` bound ``observed_at`` as in :func:`validate_event`.
+        """
+        return self.encode_not_after(event, None if now_ms is None else now_ms + max_future_skew_ms)
+
+    def encode_not_after(self, event: Any, max_observed_at_ms: int | None) -> bytes:
+        """:meth:`encode` with the bound on ``observed_at`` given directly (None: the schema's
+        range only); the producer's hot path."""
         if self._fast:
-            body = try_write_plain_event(event)
+            latest = MAX_OBSERVED_AT_MS if max_observed_at_ms is None else max_observed_at_ms
+            body = try_write_plain_event(event, latest)
             if body is not None:
                 return self._header + body
-        return self.encode_valid(validate_event(event))
+        return self.encode_valid(validate_not_after(event, max_observed_at_ms))
 
     def encode_valid(self, event: dict[str, Any]) -> bytes:
         """Encode an event that :func:`validate_event` already returned."""

@@ -17,6 +17,7 @@ from ._validate import (
     FIELDS,
     ID_MAX_CHARS,
     MAX_OBSERVED_AT_MS,
+    MIN_NONZERO_NUMBER,
     MIN_OBSERVED_AT_MS,
     NOTE_MAX_CHARS,
 )
@@ -30,7 +31,8 @@ _BEHAVIOUR_INDEX = {"NAUGHTY": b"\x00", "NICE": b"\x02"}
 _pack_location = struct.Struct("<dd").pack
 _SMALL = [bytes((n << 1,)) for n in range(64)]
 _UUID_LENGTH = _SMALL[36]
-_is_uuid = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+#: lower case only: validate_event lowers the rest, and the bytes must not depend on the path taken
+_is_uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 _known_fields = FIELDS.issuperset
 
 
@@ -72,7 +74,10 @@ def write_behaviour_event(event: dict[str, Any]) -> bytes:
 def _bounded_string(value: Any, max_chars: int) -> bytes | None:
     if type(value) is not str or not 0 < len(value) <= max_chars:
         return None
-    return _string(value)
+    try:
+        return _string(value)
+    except UnicodeEncodeError:  # a lone surrogate: validate_event names it
+        return None
 
 
 def _optional_string(value: Any, max_chars: int) -> bytes | None:
@@ -82,25 +87,33 @@ def _optional_string(value: Any, max_chars: int) -> bytes | None:
     return None if encoded is None else _PRESENT + encoded
 
 
-def try_write_plain_event(event: Any) -> bytes | None:
+def _dynamodb_float(value: float) -> bool:
+    """In range for DynamoDB's number type: zero or at least 1e-130 in magnitude (never above 180 here)."""
+    return not value or not -MIN_NONZERO_NUMBER < value < MIN_NONZERO_NUMBER
+
+
+def try_write_plain_event(event: Any, max_observed_at_ms: int = MAX_OBSERVED_AT_MS) -> bytes | None:
     """Check and write, in one pass, the common case: a plain dict of plain values, all valid.
 
     Returns the Avro body, or None for anything else (invalid, a datetime, a Mapping that is not a
     dict, an empty note...): the caller then takes the full path, ``validate_event`` and its exact
     messages. It accepts nothing ``validate_event`` refuses; a property test holds both to that.
+    ``max_observed_at_ms`` is the latest ``observed_at`` accepted (the clock skew bound).
     """
     if type(event) is not dict or not _known_fields(event):
         return None
     get = event.get
     event_id = get("event_id")
     observed_at = get("observed_at")
-    behaviour = _BEHAVIOUR_INDEX.get(get("behaviour"))  # type: ignore[arg-type]
+    name = get("behaviour")
+    behaviour = _BEHAVIOUR_INDEX.get(name) if type(name) is str else None
     if (
         type(event_id) is not str
         or not _is_uuid(event_id)
         or behaviour is None
         or type(observed_at) is not int
-        or not MIN_OBSERVED_AT_MS <= observed_at <= MAX_OBSERVED_AT_MS
+        or not MIN_OBSERVED_AT_MS <= observed_at <= max_observed_at_ms
+        or observed_at > MAX_OBSERVED_AT_MS
     ):
         return None
     kid_id = _bounded_string(get("kid_id"), ID_MAX_CHARS)
@@ -118,6 +131,8 @@ def try_write_plain_event(event: Any) -> bytes | None:
         if type(lat) not in (float, int) or type(lon) not in (float, int):
             return None
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):  # NaN fails too
+            return None
+        if not (_dynamodb_float(lat) and _dynamodb_float(lon)):
             return None
         where = _PRESENT + _pack_location(lat, lon)
     else:

@@ -57,4 +57,4 @@ def test_a_throttled_record_is_retried_exactly_after_its_backoff() -> None:
         producer.flush(0)
         assert future.result(30).sequence_number == "7"
         assert client.call_times == [1000.0, 1000.0 + expected]
-        assert producer.metrics()["throttled"] == 1
+        assert producer.metrics().throttled == 1

@@ -61,7 +61,7 @@ def test_events_accepted_before_sigkill_are_delivered_by_the_next_producer(tmp_p
         config = ProducerConfig(stream_name=STREAM, kinesis_client=kinesis, spool_dir=spool, linger_ms=5)
         with Producer(config) as producer:
             assert producer.flush(60) == 0
-            assert producer.metrics()["replayed"] == len(events)
+            assert producer.metrics().replayed == len(events)
         stored = [event["event_id"] for _, _, event in read_events(kinesis, STREAM)]
     assert sorted(stored) == sorted(e["event_id"] for e in events)
     assert list(spool.glob("*.seg")) == []

@@ -113,15 +113,13 @@ def test_a_backlog_bigger_than_the_buffer_is_replayed_within_the_buffer(tmp_path
     config = ProducerConfig(stream_name="s", kinesis_client=client, spool_dir=tmp_path, max_buffered_bytes=limit)
     with Producer(config) as second:
         try:
-            wait_until(
-                lambda: second.metrics()["buffered_bytes"], timeout_s=30, what="the backlog admitted", poll_s=0.005
-            )
+            wait_until(lambda: second.metrics().buffered_bytes, timeout_s=30, what="the backlog admitted", poll_s=0.005)
             metrics = second.metrics()
-            assert metrics["pending_events"] == len(events)
-            assert 0 < metrics["buffered_bytes"] <= limit
+            assert metrics.pending_events == len(events)
+            assert 0 < metrics.buffered_bytes <= limit
         finally:
             gate.set()
         assert second.flush(60) == 0
-        assert second.metrics()["replayed"] == len(events)
+        assert second.metrics().replayed == len(events)
     assert sorted(client.event_ids()) == sorted(e["event_id"] for e in events)
     assert list(tmp_path.glob("*.seg")) == []

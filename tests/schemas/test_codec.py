@@ -30,6 +30,13 @@ from schemas._fast_writer import FOR_FINGERPRINT
 from tests.factories import make_event
 
 texts = st.text(min_size=1, max_size=128)
+
+
+def coordinates(bound: float) -> st.SearchStrategy[float]:
+    """Valid coordinates: DynamoDB stores no magnitude between 0 and 1e-130."""
+    return st.floats(-bound, bound, allow_nan=False).map(lambda x: x if abs(x) >= 1e-130 else 0.0)
+
+
 events = st.fixed_dictionaries(
     {
         "event_id": st.uuids().map(str),
@@ -41,8 +48,8 @@ events = st.fixed_dictionaries(
         "location": st.none()
         | st.fixed_dictionaries(
             {
-                "lat": st.floats(-90, 90, allow_nan=False),
-                "lon": st.floats(-180, 180, allow_nan=False),
+                "lat": coordinates(90),
+                "lon": coordinates(180),
             }
         ),
         "app_version": st.none() | st.text(max_size=64),
@@ -156,17 +163,23 @@ def test_decode_errors_share_the_package_root() -> None:
 
 
 anything = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=140) | st.binary(max_size=8)
+surrogates = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3)
+odd_uuids = st.uuids().map(str).flatmap(lambda u: st.sampled_from([u.upper(), u + "\n", "\n" + u, u[:-1] + "\u0661"]))
 near_valid_events = st.fixed_dictionaries(
     {},
     optional={
-        "event_id": st.uuids().map(str) | st.text(max_size=40) | anything,
+        "event_id": st.uuids().map(str) | odd_uuids | st.text(max_size=40) | anything,
         "kid_id": texts | st.just("") | st.text(min_size=129, max_size=130) | anything,
         "elf_id": texts | anything,
         "behaviour": st.sampled_from(["NAUGHTY", "NICE", "nice", ""]) | anything,
         "observed_at": st.integers(0, 2**64) | anything,
-        "note": st.none() | st.text(max_size=1030) | anything,
+        "note": st.none() | st.text(max_size=1030) | surrogates | anything,
         "location": st.none()
-        | st.dictionaries(st.sampled_from(["lat", "lon", "alt"]), st.floats() | st.integers() | anything, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["lat", "lon", "alt"]),
+            st.floats() | st.integers() | st.sampled_from([1e-131, -1e-200, 5e-324, 1e-130, -0.0]) | anything,
+            max_size=3,
+        )
         | anything,
         "app_version": st.none() | st.text(max_size=70) | anything,
         "behavior": anything,
@@ -174,15 +187,15 @@ near_valid_events = st.fixed_dictionaries(
 )
 
 
-@given(near_valid_events)
-def test_fast_path_accepts_exactly_what_the_validator_accepts(event: dict) -> None:
+@given(near_valid_events, st.none() | st.integers(schemas._validate.MIN_OBSERVED_AT_MS, 2**50))
+def test_fast_path_accepts_exactly_what_the_validator_accepts(event: dict, now_ms: int | None) -> None:
     """BehaviourEventCodec.encode checks plain dicts in one pass; it must agree with validate_event."""
     codec = BehaviourEventCodec()
     try:
-        expected = codec.encode_valid(schemas.validate_event(event))
+        expected = codec.encode_valid(schemas.validate_event(event, now_ms=now_ms))
     except schemas.ValidationError as refusal:
         with pytest.raises(schemas.ValidationError) as caught:
-            codec.encode(event)
+            codec.encode(event, now_ms=now_ms)
         assert str(caught.value) == str(refusal)
     else:
-        assert codec.encode(event) == expected
+        assert codec.encode(event, now_ms=now_ms) == expected
