@@ -5,6 +5,7 @@ from setuptools import find_packages, setup
 #: Every top-level package of the distribution; a test checks that none is missing.
 PACKAGES = (
     "foundation",
+    "observability",
     "schemas",
     "producer",
     "consumer",
