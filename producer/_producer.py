@@ -27,6 +27,7 @@ from ._aggregate import empty_cost, encode_aggregated, record_cost
 from ._batch import RequestLimits, take_request
 from ._config import ProducerConfig
 from ._errors import BufferFullError, ProducerClosedError
+from ._metrics import ProducerMetrics
 from ._partition import random_partition_key
 from ._pending import DeliveryFuture, PendingRecord
 from ._retry import Backoff, ErrorKind, classify
@@ -131,6 +132,10 @@ class Producer:
             if self._spool.backlog_events:
                 self._backlog = self._spool.replay()
         self._next_sync = self._clock() + config.fsync_interval_ms / 1000
+        self._metrics: ProducerMetrics | None = None
+        if config.metrics_interval_s is not None:  # opt-in; short timeouts: the sender thread publishes
+            cloudwatch = config.cloudwatch_client or config.aws.client("cloudwatch", connect_timeout=2, read_timeout=5)
+            self._metrics = ProducerMetrics(cloudwatch, config.stream_name, self.metrics, config.metrics_interval_s)
         self._thread = threading.Thread(target=self._run, name=f"nicelist-producer-{config.stream_name}", daemon=True)
         self._thread.start()
 
@@ -266,6 +271,8 @@ class Producer:
                 self._stopping = True
                 self._wake.notify()
             self._thread.join()
+            if self._metrics is not None:
+                self._metrics.close()
             for record in self._abandon_pending("producer closed"):
                 record.finish()
             if self._spool is not None:
@@ -323,6 +330,8 @@ class Producer:
                 finished = self._settle(request, outcomes)
                 for record in finished:
                     record.finish()
+                if self._metrics is not None:
+                    self._metrics.publish_if_due()
         except Exception as exc:  # a bug, or the spool failing under us: stop loudly, lose nothing silently
             logger.exception("producer sender thread died; undelivered events stay in the spool if there is one")
             with self._lock:
