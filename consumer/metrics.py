@@ -129,9 +129,13 @@ class WorkerMetrics:
         self.accumulator.observe(m.PUT_TO_ITEM_LATENCY, (now_ms - int(e.event["observed_at"]) for e in events))
 
     def stopped(self) -> None:
-        """The processor gives up (exits): say so, synchronously, before the process ends."""
-        self.accumulator.count(m.PROCESSOR_STOPPED)
-        self.close()
+        """The processor gives up (exits): say so, synchronously, before the process ends. Never
+        raises: the exit that follows must happen whatever the metrics do."""
+        try:
+            self.accumulator.count(m.PROCESSOR_STOPPED)
+            self.close()
+        except Exception:
+            log.exception("could not publish the final metrics of %s", self.shard_id)
 
     def close(self) -> None:
         """Publish what is left and stop the thread (shutdown, shard end, lease lost)."""

@@ -128,3 +128,31 @@ def test_throttles_and_a_dead_letter_reach_cloudwatch(
     assert found[queries[2]] == 1
     processor.shutdown_requested(with_checkpointer(messages.ShutdownRequestedInput, "shutdownRequested", checkpointer))
     assert exits == [] and checkpointer.calls
+
+
+def test_a_processor_that_gives_up_says_so_and_exits_even_if_publishing_breaks() -> None:
+    class Broken:
+        def put_metric_data(self, **kwargs: Any) -> None:
+            raise RuntimeError("a bug in the publisher")
+
+    published: list[dict[str, Any]] = []
+
+    class Recording:
+        def put_metric_data(self, **kwargs: Any) -> None:
+            published.extend(kwargs["MetricData"])
+
+    for cloudwatch in (Recording(), Broken()):
+        exits: list[int] = []
+        metrics = WorkerMetrics(application="app", cloudwatch=cloudwatch, config=MetricsConfig(interval_s=3600))
+        processor = NicelistProcessor(
+            config=ProcessorConfig(),
+            dynamodb=FakeDynamoDB(fail=RuntimeError("table gone")),  # type: ignore[arg-type]
+            archive=FakeArchive(),  # type: ignore[arg-type]
+            exit=exits.append,
+            metrics=metrics,
+        )
+        processor.initialize(initialize_input())
+        processor.process_records(process_input([kcl_record(encode_event(make_event()))], FakeCheckpointer()))
+        assert exits == [70]
+    stopped = [d["Value"] for d in published if d["MetricName"] == "ProcessorStopped"]
+    assert stopped == [1.0, 1.0]  # application and shard
