@@ -5,6 +5,7 @@ from setuptools import find_packages, setup
 #: Every top-level package of the distribution; a test checks that none is missing.
 PACKAGES = (
     "foundation",
+    "observability",
     "schemas",
     "producer",
     "consumer",
@@ -35,8 +36,10 @@ TEST = LOCAL + [
     "hypothesis>=6.100",
     "ruff==0.17.6",
     "mypy==2.4.1",
-    "boto3-stubs[kinesis,dynamodb,s3,cloudwatch]>=1.34",
+    "boto3-stubs[kinesis,dynamodb,s3,cloudwatch,sns]>=1.34",
     "sqlglot>=25",
+    # lints the CloudFormation template (tests/deploy/test_template.py)
+    "cfn-lint>=1.20",
 ]
 
 setup(

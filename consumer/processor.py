@@ -29,6 +29,7 @@ from ._errors import CheckpointFailedError
 from .archive import ArchiveBuffer, dead_letter_file
 from .checkpoints import Checkpoint, CheckpointTracker
 from .config import ProcessorConfig
+from .metrics import WorkerMetrics
 from .records import DecodedEvent, KinesisRecord, Undecodable, decode, from_kcl
 from .sinks import DynamoDBSink, S3Archive
 
@@ -67,6 +68,7 @@ class NicelistProcessor(RecordProcessorBase):
         wall_clock_ms: Callable[[], int] = _wall_clock_ms,
         sleep: Callable[[float], None] = time.sleep,
         exit: Callable[[int], Any] = _exit_process,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.config = config
         self._dynamodb = dynamodb
@@ -81,6 +83,7 @@ class NicelistProcessor(RecordProcessorBase):
         self.buffer = self._new_buffer()
         self.failed = False
         self.counters = {"records": 0, "events": 0, "dead_letters": 0, "files": 0, "checkpoints": 0}
+        self.metrics = metrics or WorkerMetrics(application=config.names.application)
 
     def _new_buffer(self) -> ArchiveBuffer:
         return ArchiveBuffer(
@@ -92,6 +95,7 @@ class NicelistProcessor(RecordProcessorBase):
         self.shard_id = initialize_input.shard_id
         self.tracker = CheckpointTracker()
         self.buffer = self._new_buffer()
+        self.metrics.start(self.shard_id, self.counters)
         log.info(
             "initialize %s at %s/%s",
             self.shard_id,
@@ -101,20 +105,24 @@ class NicelistProcessor(RecordProcessorBase):
 
     def process_records(self, process_records_input: Any) -> None:
         self._guard(self._process, process_records_input.records, process_records_input.checkpointer)
+        self.metrics.batch_done(process_records_input.millis_behind_latest)
 
     def lease_lost(self, lease_lost_input: Any) -> None:
         """Never checkpoint: another worker owns the shard and replays what was not durable."""
         log.info("lease lost on %s; dropping %s buffered rows", self.shard_id, len(self.buffer))
         self.buffer.discard()
         self.tracker.forget_undurable()
+        self.metrics.close()
 
     def shard_ended(self, shard_ended_input: Any) -> None:
         """Store everything, then checkpoint with no arguments so the child shards can start."""
         self._guard(self._end_shard, shard_ended_input.checkpointer)
+        self.metrics.close()
 
     def shutdown_requested(self, shutdown_requested_input: Any) -> None:
         """The worker is stopping gracefully: store everything and checkpoint it."""
         self._guard(self._flush_and_checkpoint, shutdown_requested_input.checkpointer)
+        self.metrics.close()
 
     # --- work ------------------------------------------------------------------------------
     def _guard(self, fn: Callable[..., None], *args: Any) -> None:
@@ -130,6 +138,7 @@ class NicelistProcessor(RecordProcessorBase):
                 EXIT_SINK_FAILURE,
                 exc_info=True,
             )
+            self.metrics.stopped()
             self._exit(EXIT_SINK_FAILURE)
 
     def _process(self, kcl_records: list[Any], checkpointer: Any) -> None:
@@ -154,7 +163,8 @@ class NicelistProcessor(RecordProcessorBase):
                 log.warning("dead letter %s: %s", item.record.name, item.reason)
             self._archive.put_objects([dead_letter_file(item, now_ms) for item in dead])
         if events:
-            self._dynamodb.write_latest(events)
+            summary = self._dynamodb.write_latest(events)
+            self.metrics.items_written(summary.written, summary.superseded, events, self._wall_clock_ms())
             now = self._monotonic()
             for event in events:
                 self.buffer.add(event, now)

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally, Population, Spik
 from reconcile import ReconcileReport, reconcile
 
 from ._errors import CaughtUpTimeout, DemoError
+from ._metrics import WORKER_METRICS_ENV, read_worker_metrics, status_screen
 from ._watch import ArchiveWatcher
 
 log = logging.getLogger(__name__)
@@ -127,6 +129,8 @@ class DemoSummary:
     report: ReconcileReport | None = None
     work_dir: Path | None = None
     interrupted: bool = False
+    #: what the workers published to CloudWatch (demo/_metrics.py SHOWN labels)
+    worker_metrics: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def events_per_s(self) -> float:
@@ -317,7 +321,7 @@ def run_demo(
                     log_path=work_dir / f"worker-{index}.log",
                     log_level=config.worker_log_level,
                     properties=config.worker_properties,
-                    env={**stack_env, **config.worker_env},
+                    env={**WORKER_METRICS_ENV, **stack_env, **config.worker_env},
                 )
 
             say(f"starting {config.workers} KCL workers (logs in {work_dir}); the KCL's cold start takes 20-40 s")
@@ -369,7 +373,7 @@ def run_demo(
             cleanup.callback(fleet.close, 0)
             cleanup.callback(stop.set)  # runs first: the elves stop offering events before the close
             reshard = _Reshard(kinesis, names.stream, config.reshard_target, say) if config.reshard_target else None
-            started = time.monotonic()
+            started, started_at = time.monotonic(), datetime.now(UTC)
             fleet.start(plan, stop)
             if config.garbage_records:
                 summary.garbage_sent = _put_garbage(kinesis, names.stream, config.garbage_records)
@@ -390,6 +394,7 @@ def run_demo(
             summary.produce_s = time.monotonic() - started
             summary.accepted, summary.delivered, summary.failed = tally.accepted, tally.delivered, tally.failed
             say(f"producers done: {tally.delivered} delivered in {summary.produce_s:.1f} s; waiting for the workers")
+            say("nicelist status:\n" + status_screen(clients, names))
             if reshard is not None:
                 reshard.join(timeout=config.catch_up_timeout_s)
                 summary.reshard, summary.reshard_ok = reshard.outcome()
@@ -421,6 +426,13 @@ def run_demo(
 
             say("reconciling the archive with the table")
             summary.report = _reconcile_until_agreed(s3, dynamodb, names, config)
+            summary.worker_metrics = read_worker_metrics(
+                clients("cloudwatch"),
+                names,
+                since=started_at,
+                events=summary.archived_events,
+                dead_letters=summary.dead_letters,
+            )
     except KeyboardInterrupt:
         stop.set()
         summary.interrupted = True

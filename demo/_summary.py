@@ -9,6 +9,10 @@ def _ms(value: int | None) -> str:
     return "n/a" if value is None else f"{value} ms"
 
 
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
+
+
 def describe_demo(summary: DemoSummary, config: DemoConfig) -> list[str]:
     report = summary.report
     lines = [
@@ -40,6 +44,10 @@ def describe_demo(summary: DemoSummary, config: DemoConfig) -> list[str]:
                 f"differing {report.mismatched_items}, without archived event {report.items_without_archived_event}, "
                 f"archived twice {report.duplicate_records}"
             ]
+    if summary.worker_metrics:
+        shown = [f"{label} {_number(value)}" for label, value in summary.worker_metrics.items()]
+        lines.append(f"  worker metrics (CloudWatch):  {', '.join(shown[:5])}")
+        lines.append(f"                                {', '.join(shown[5:])}")
     lines += [
         f"  Athena DDL:                   nicelist athena-ddl --bucket {config.names.bucket}",
     ]

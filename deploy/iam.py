@@ -36,6 +36,8 @@ def policy_for(role: str, names: PipelineNames, *, region: str = "*", account: s
         (f'stream/{DEFAULT_STREAM}"', f'stream/{names.stream}"'),
         (f'table/{DEFAULT_TABLE}"', f'table/{names.table}"'),
         (f"table/{DEFAULT_APPLICATION}", f"table/{names.application}"),
+        (f"alarm:{DEFAULT_APPLICATION}-", f"alarm:{names.application}-"),
+        (f":{DEFAULT_APPLICATION}-alarms", f":{names.application}-alarms"),
         (f'"{DEFAULT_APPLICATION}"', f'"{names.application}"'),
         (f":::{DEFAULT_BUCKET}", f":::{names.bucket}"),
         (":*:*:", f":{region}:{account}:"),

@@ -60,3 +60,11 @@ DYNAMODB_NUMBER_MAX_MAGNITUDE = Decimal("9.9999999999999999999999999999999999999
 #: A single PutObject: at most 5 GiB; object keys at most 1,024 bytes of UTF-8.
 S3_MAX_PUT_OBJECT_BYTES = 5 * 1024 * MiB
 S3_MAX_KEY_BYTES = 1024
+
+# --- CloudWatch: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html
+#: PutMetricData: at most 1,000 metrics (datums) per request and 1 MB per request (API reference).
+CLOUDWATCH_MAX_DATUMS_PER_PUT = 1000
+#: PutMetricData: at most 150 distinct values in one datum's ``Values``/``Counts`` arrays.
+CLOUDWATCH_MAX_VALUES_PER_DATUM = 150
+#: GetMetricData: at most 500 metric data queries per request (API reference).
+CLOUDWATCH_MAX_QUERIES_PER_GET = 500

@@ -22,6 +22,9 @@ COMMANDS = {
     "reconcile": "nicelist.commands.reconcile",
     "athena-ddl": "nicelist.commands.athena_ddl",
     "reshard": "nicelist.commands.reshard",
+    "alarms": "nicelist.commands.alarms",
+    "status": "nicelist.commands.status",
+    "template": "nicelist.commands.template",
 }
 
 

@@ -101,6 +101,12 @@ class ProducerConfig:
     #: put() refuses an ``observed_at`` further than this past the producer's clock
     max_future_skew_s: float = DEFAULT_MAX_FUTURE_SKEW_MS / 1000
 
+    # --- metrics (opt-in): CloudWatch namespace ``nicelist``, dimension ``Stream``
+    #: seconds between two publications from the sender thread; None: no metrics
+    metrics_interval_s: float | None = None
+    #: an injected boto3 CloudWatch client; None: made from ``aws`` when metrics are on
+    cloudwatch_client: Any = field(default=None, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         if not _STREAM_NAME.match(self.stream_name):
             raise ValueError(f"stream_name must be 1-128 of [A-Za-z0-9_.-], got {self.stream_name!r}")
@@ -138,6 +144,8 @@ class ProducerConfig:
             raise ValueError("max_attempts_throttled must be >= 1 or None (forever)")
         if self.max_attempts_non_throttle < 1:
             raise ValueError("max_attempts_non_throttle must be >= 1")
+        if self.metrics_interval_s is not None and self.metrics_interval_s <= 0:
+            raise ValueError("metrics_interval_s must be > 0 or None (no metrics)")
 
     @property
     def resolved_spool_dir(self) -> Path | None:
@@ -165,7 +173,7 @@ class ProducerConfig:
         }
         for f in fields(cls):
             raw = env.get(_ENV_PREFIX + f.name.upper())
-            if raw is None or f.name in ("aws", "kinesis_client", "stream_name"):
+            if raw is None or f.name in ("aws", "kinesis_client", "cloudwatch_client", "stream_name"):
                 continue
             values[f.name] = _parse(f.name, raw)
         values.update(overrides)
@@ -184,6 +192,8 @@ def _parse(name: str, raw: str) -> Any:
         return DEFAULT_SPOOL_DIR if text.lower() in ("auto", "default") else text
     if name == "fsync":
         return FsyncPolicy(text.lower())
+    if name == "metrics_interval_s" and text.lower() in ("", "none", "off"):
+        return None
     if name == "max_attempts_throttled" and text.lower() in ("", "none", "forever"):
         return None
     try:

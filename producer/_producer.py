@@ -26,6 +26,7 @@ from schemas import BehaviourEventCodec
 
 from ._aggregate import empty_cost, encode_aggregated, record_cost
 from ._batch import RequestLimits, take_request
+from ._cloudwatch import CloudWatchMetrics
 from ._config import ProducerConfig
 from ._errors import BufferFullError, ProducerClosedError, ValidationError
 from ._metrics import ProducerMetrics
@@ -136,6 +137,12 @@ class Producer:
             if self._spool.backlog_events:
                 self._backlog = self._spool.replay()
         self._next_sync = self._clock() + config.fsync_interval_ms / 1000
+        self._cloudwatch: CloudWatchMetrics | None = None
+        if config.metrics_interval_s is not None:  # opt-in; short timeouts: the sender thread publishes
+            cloudwatch = config.cloudwatch_client or config.aws.client("cloudwatch", connect_timeout=2, read_timeout=5)
+            self._cloudwatch = CloudWatchMetrics(
+                cloudwatch, config.stream_name, lambda: self.metrics().as_dict(), config.metrics_interval_s
+            )
         self._thread = threading.Thread(target=self._run, name=f"nicelist-producer-{config.stream_name}", daemon=True)
         self._thread.start()
 
@@ -284,6 +291,8 @@ class Producer:
                 self._stopping = True
                 self._wake.notify()
             self._thread.join()
+            if self._cloudwatch is not None:
+                self._cloudwatch.close()
             for record in self._abandon_pending("producer closed"):
                 record.finish()
             if self._spool is not None:
@@ -377,6 +386,8 @@ class Producer:
                 finished = self._settle(request, outcomes)
                 for record in finished:
                     record.finish()
+                if self._cloudwatch is not None:
+                    self._cloudwatch.publish_if_due()
         except Exception as exc:  # a bug, or the spool failing under us: stop loudly, lose nothing silently
             logger.exception("producer sender thread died; undelivered events stay in the spool if there is one")
             with self._lock:

@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: the packages with a public surface in ``__init__``
 PUBLIC = (
+    "observability",
     "schemas",
     "producer",
     "consumer",

@@ -7,6 +7,7 @@ far: both must leave no process behind.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -70,7 +71,8 @@ def test_small_demo_loses_nothing_and_cleans_up(tmp_path: Path, capsys: pytest.C
             "--no-progress",
         ]
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert rc == 0, out
     assert "RESULT: nothing lost, table agrees with archive" in out
     assert "events produced (delivered):  1500" in out
@@ -78,6 +80,10 @@ def test_small_demo_loses_nothing_and_cleans_up(tmp_path: Path, capsys: pytest.C
     assert "dead-lettered:                3  (undecodable records put: 3)" in out
     assert "reconcile:                    AGREE" in out
     assert "6 open shards" in out
+    # the workers published their metrics to the embedded stack's CloudWatch, and status rendered
+    assert "nicelist status:" in captured.err and "leases per worker: demo-worker-" in captured.err
+    published = re.search(r"worker metrics \(CloudWatch\):  events (\d+),.* dead letters (\d+)", out)
+    assert published and int(published.group(1)) >= 1500 and int(published.group(2)) >= 3, out
     assert "p99" in out and "n/a" not in out
     assert _processes_in(work_dir) == []
     assert set(_children_of(os.getpid())) <= before

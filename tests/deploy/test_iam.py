@@ -20,12 +20,12 @@ from foundation.errors import ConfigError
 from foundation.settings import PipelineNames
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("kinesis", "dynamodb", "s3", "cloudwatch")
+SERVICES = ("kinesis", "dynamodb", "s3", "cloudwatch", "sns")
 #: which packages run under which role
 ROLE_PACKAGES = {
-    "producer": ("producer",),
-    "worker": ("consumer",),
-    "admin": ("admin", "reconcile", "analytics", "deploy", "nicelist/commands"),
+    "producer": ("producer", "observability/_publisher.py"),
+    "worker": ("consumer", "observability/_publisher.py"),
+    "admin": ("admin", "reconcile", "analytics", "deploy", "nicelist/commands", "observability/_reader.py"),
 }
 #: the demo plays every part (elves, workers, operator): checked against the three policies together
 DEMO = "demo/_run.py"
@@ -141,7 +141,7 @@ def test_policy_is_a_valid_least_privilege_document(role: str) -> None:
         assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
         assert statement["Effect"] == "Allow"
         actions = statement["Action"]
-        assert actions and all(re.fullmatch(r"(kinesis|dynamodb|s3|cloudwatch):[A-Z][A-Za-z]+", a) for a in actions)
+        assert actions and all(re.fullmatch(r"(kinesis|dynamodb|s3|cloudwatch|sns):[A-Z][A-Za-z]+", a) for a in actions)
         assert "*" not in "".join(actions), "no wildcard actions"
         resources = statement["Resource"]
         for resource in [resources] if isinstance(resources, str) else resources:
@@ -179,9 +179,11 @@ def test_the_worker_policy_allows_what_the_kcl_calls() -> None:
     assert {a for a in KCL_ACTIONS if not is_allowed(a, allowed)} == set()
 
 
-def test_the_producer_can_only_put_records() -> None:
-    assert allowed_actions(load_policy("producer")) == {"kinesis:PutRecords"}
-    assert called_action_names(ROLE_PACKAGES["producer"]) <= {"kinesis:PutRecords"}
+def test_the_producer_can_only_put_records_and_its_opt_in_metrics() -> None:
+    assert allowed_actions(load_policy("producer")) == {"kinesis:PutRecords", "cloudwatch:PutMetricData"}
+    assert called_action_names(ROLE_PACKAGES["producer"]) <= {"kinesis:PutRecords", "cloudwatch:PutMetricData"}
+    metrics = [s for s in load_policy("producer")["Statement"] if "cloudwatch:PutMetricData" in s["Action"]]
+    assert [s["Condition"] for s in metrics] == [{"StringEquals": {"cloudwatch:namespace": "nicelist"}}]
 
 
 def test_the_code_scan_finds_known_calls() -> None:
@@ -196,7 +198,8 @@ def test_policy_for_other_names_and_account() -> None:
     assert "arn:aws:kinesis:eu-west-1:123456789012:stream/s2" in text
     assert "table/t2" in text and "table/app2-WorkerMetricStats" in text and "table/app2/index/*" in text
     assert "arn:aws:s3:::b2/events/*" in text and "'cloudwatch:namespace': 'app2'" in text
-    assert "nicelist" not in text
+    assert "alarm:app2-*" in str(policy_for("admin", names)) and ":app2-alarms" in str(policy_for("admin", names))
+    assert "nicelist" not in text.replace("'cloudwatch:namespace': 'nicelist'", "")  # the namespace is fixed
     with pytest.raises(ConfigError):
         policy_for("worker", names, account="me")
     with pytest.raises(ConfigError):
