@@ -5,9 +5,10 @@ ones (StreamName, ShardId) once a minute
 (https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html). The stack
 publishes both levels (enhanced monitoring or not) once per ``metrics_period_s`` REAL seconds
 (60 by default, as Kinesis; the demo uses a few seconds: a "scaled minute"). Each datapoint is
-timestamped with the wall-clock START of the period it sums, and Sums cover exactly that
-period: a reader computes per-second rates as Sum / period, so utilisation = rate / (scaled)
-limit reads the same as against Kinesis. Only throughput is scaled, never time.
+timestamped with the wall-clock START of the period it sums (periods are aligned to multiples
+of the period since the epoch), and Sums cover exactly that period: a reader computes
+per-second rates as Sum / period, so utilisation = rate / (scaled) limit reads the same as
+against Kinesis. Only throughput is scaled, never time: timestamps are real UTC.
 
 :func:`build_metric_data` is pure; :class:`MetricsPublisher` is the thread that drains the
 limiter and writes into moto's CloudWatch backend in-process.
@@ -16,6 +17,7 @@ limiter and writes into moto's CloudWatch backend in-process.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -103,7 +105,6 @@ class MetricsPublisher:
         self._wall_clock = wall_clock
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kinesis-metrics", daemon=True)
-        self._period_start = wall_clock()
 
     def start(self) -> None:
         self._thread.start()
@@ -113,19 +114,27 @@ class MetricsPublisher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._period_s):
+        # periods end on multiples of period_s since the epoch, so that readers asking for aligned
+        # periods find exactly one datapoint per period and metric
+        while not self._stop.wait(self._until_boundary()):
             try:
                 self.publish_once()
             except Exception:  # keep publishing: one bad period must not end the metrics
                 logger.exception("publishing Kinesis metrics failed")
 
+    def _until_boundary(self) -> float:
+        now = self._wall_clock().timestamp()
+        return max(0.05, (math.floor(now / self._period_s) + 1) * self._period_s - now)
+
     def publish_once(self) -> int:
         """Publish the period that just ended; returns how many datapoints were put."""
         from moto.cloudwatch.models import cloudwatch_backends
 
-        started, self._period_start = self._period_start, self._wall_clock()
+        # the period that just ended started one period before the boundary we woke up at
+        now = self._wall_clock().timestamp()
+        start = (round(now / self._period_s) - 1) * self._period_s
         # moto keeps naive UTC datetimes (its own utcnow()); seconds only, as CloudWatch stores them
-        timestamp = started.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        timestamp = datetime.fromtimestamp(start, UTC).replace(tzinfo=None, microsecond=0)
         period = self._limiter.drain()
         put = 0
         with self._lock:

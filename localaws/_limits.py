@@ -57,8 +57,8 @@ class LimitsConfig:
             raise ValueError(f"scale must be in (0, 1000], not {self.scale}")
         if self.read_calls_per_s <= 0 or self.burst_s <= 0:
             raise ValueError("read_calls_per_s and burst_s must be positive")
-        if self.metrics_period_s < 1:
-            raise ValueError(f"metrics_period_s must be >= 1, not {self.metrics_period_s}")
+        if self.metrics_period_s < 1 or not float(self.metrics_period_s).is_integer():
+            raise ValueError(f"metrics_period_s must be a whole number of seconds >= 1, not {self.metrics_period_s}")
 
     @property
     def write_bytes_per_s(self) -> float:

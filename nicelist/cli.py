@@ -22,6 +22,7 @@ COMMANDS = {
     "reconcile": "nicelist.commands.reconcile",
     "athena-ddl": "nicelist.commands.athena_ddl",
     "reshard": "nicelist.commands.reshard",
+    "autoscale": "nicelist.commands.autoscale",
 }
 
 

@@ -19,6 +19,7 @@ PUBLIC = (
     "consumer",
     "localaws",
     "admin.reshard",
+    "admin.autoscale",
     "loadgen",
     "reconcile",
     "analytics",
