@@ -61,14 +61,17 @@ class StackConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
-        """``LOCALAWS_PORT`` (default 0: a free port), ``AWS_REGION``, and ``LOCALAWS_KINESIS_FIXES=0``
-        to serve moto's Kinesis as shipped (to see what the fixes fix)."""
+        """``LOCALAWS_PORT`` (default 0: a free port), ``AWS_REGION``, ``LOCALAWS_KINESIS_FIXES=0``
+        to serve moto's Kinesis as shipped (to see what the fixes fix), and ``LOCALAWS_LIMITS_SCALE=F``
+        for limits mode at that scale."""
         env = os.environ if environ is None else environ
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        scale = env.get("LOCALAWS_LIMITS_SCALE")
         return cls(
             port=int(env.get("LOCALAWS_PORT", "0")),
             region=region,
             kinesis_fixes=env.get("LOCALAWS_KINESIS_FIXES", "1") != "0",
+            limits=LimitsConfig(scale=float(scale)) if scale else None,
         )
 
 

@@ -99,7 +99,11 @@ def test_never_exceeds_quotas(
     config = fast_config(max_shards=max_shards)
     last = None if since_change_s is None else T0 - timedelta(seconds=since_change_s)
     obs = observe(
-        open_shards, [period(d, open_shards) for d in demands], calls=calls, last_change=last, account_limit=account_limit
+        open_shards,
+        [period(d, open_shards) for d in demands],
+        calls=calls,
+        last_change=last,
+        account_limit=account_limit,
     )
     decision = decide(config, LIMITS, obs)
     check_quotas(decision, obs, config)
@@ -115,7 +119,9 @@ def simulate(config: PolicyConfig, demand: float, open_shards: int, steps: int) 
         now = T0 + timedelta(seconds=PERIOD_S * (step + 1))
         history.append(period(demand, open_shards))
         recent_calls = sum(1 for at in calls if at > now - timedelta(hours=24))
-        decision = decide(config, LIMITS, observe(open_shards, history, now=now, calls=recent_calls, last_change=last_change))
+        decision = decide(
+            config, LIMITS, observe(open_shards, history, now=now, calls=recent_calls, last_change=last_change)
+        )
         check_quotas(decision, observe(open_shards, history, now=now, calls=recent_calls), config)
         if decision.changes:
             changes.append(decision)
