@@ -91,6 +91,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(**dict.fromkeys(_DEFAULTS))
 
 
+def apply_defaults(args: argparse.Namespace) -> None:
+    """Fill the flags left unset with the plain demo's defaults, or the rehearsal's with --december."""
+    for name, (plain, rehearsal) in _DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, rehearsal if args.december else plain)
+
+
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
@@ -116,9 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
     # an endpoint variable (AWS_ENDPOINT_URL or a per-service one) means "use that stack"; real AWS
     # only with --aws, so a stray profile never creates resources in an account by accident
-    for name, (plain, rehearsal) in _DEFAULTS.items():
-        if getattr(args, name) is None:
-            setattr(args, name, rehearsal if args.december else plain)
+    apply_defaults(args)
     external = args.endpoint or args.aws or any(name.startswith("AWS_ENDPOINT_URL") for name in os.environ)
     if args.december and external:
         print("demo: --december runs on the embedded local AWS only (limits mode)", file=sys.stderr)
