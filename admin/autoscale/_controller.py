@@ -155,6 +155,7 @@ class Autoscaler:
                 account_open_shards=None if account is None else account.open_shard_count,
             ),
             last_change_at=self.state.last_change_at,
+            created_at=summary.created_at,
         )
         decision = decide(config.policy, config.limits, observation)
         if not decision.changes:

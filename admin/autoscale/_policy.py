@@ -9,13 +9,15 @@ Rules, in order:
 
 1. **Floor**: below a scheduled floor (or ``min_shards``) -> scale up to it.
 2. **Up, fast**: throttled records in each of the last ``up_periods`` periods, or utilisation
-   above ``up_utilisation`` in each of them -> scale up to what the peak demand needs at
-   ``target_utilisation`` (when throttled, demand is clipped, so at least double).
+   above ``up_utilisation`` in each of them -> scale up to what the peak demand (written plus
+   throttled records) needs at ``target_utilisation``, at least one more shard; at least double
+   when more than ``clipped_share`` of the records were throttled (the demand is clipped).
 3. **Hot shard**: one shard above ``up_utilisation`` carrying more than ``hot_shard_factor``
    times an even share while the stream as a whole is under ``up_utilisation`` -> split it
    (SplitShard is not under the UpdateShardCount quota).
 4. **Down, slowly**: no throttling, utilisation under ``down_utilisation`` and consumers not
-   behind for ``down_periods`` periods, ``cool_off_s`` after the last change, with at least
+   behind for ``down_periods`` periods, ``cool_off_s`` after the last change and after the
+   stream's creation, with at least
    ``reserve_calls`` UpdateShardCount calls left for a later spike -> scale down, at most
    halving and never below what the peak demand needs at ``target_utilisation``.
 
@@ -25,7 +27,7 @@ limit, ``max_shards`` and the floor. Utilisation of a period is the larger of it
 bytes/s shares of the stream's write capacity (open shards x per-shard limit).
 
 No oscillation on a steady load: a scale-up lands at or under ``target_utilisation`` (or
-doubles under throttling, which leaves more than half of the capacity used), a scale-down
+doubles under heavy throttling, which leaves more than half of the capacity used), a scale-down
 lands at or under ``target_utilisation`` too, and ``down_utilisation < target_utilisation / 2``
 is checked, so neither move can trigger the other.
 """
@@ -106,6 +108,9 @@ class PolicyConfig:
     settle_s: float = 120.0
     #: throttled records per period that count as throttling (0: any)
     throttle_tolerance: float = 0.0
+    #: throttled share of the records above which the measured demand counts as clipped (the
+    #: real demand is unknown): a scale-up then at least doubles
+    clipped_share: float = 0.1
     #: a shard carrying more than this many even shares (and above up_utilisation) is split
     hot_shard_factor: float = 2.0
     #: consumers this far behind block any scale-down
@@ -123,6 +128,8 @@ class PolicyConfig:
             raise ConfigError("up_utilisation", "must be above target_utilisation and at most 1")
         if self.up_periods < 1 or self.down_periods < 1:
             raise ConfigError("periods", "up_periods and down_periods must be >= 1")
+        if not 0 < self.clipped_share <= 1:
+            raise ConfigError("clipped_share", "must be in (0, 1]")
         if self.cool_off_s < 0 or self.settle_s < 0 or self.throttle_tolerance < 0:
             raise ConfigError("cool_off_s", "times and tolerances must not be negative")
         if self.hot_shard_factor <= 1:
@@ -182,6 +189,9 @@ class Observation:
     shard_rates: Mapping[str, ShardRate] = field(default_factory=dict)
     quota: QuotaState = field(default_factory=QuotaState)
     last_change_at: datetime | None = None
+    #: when the stream was created: the scale-down cool-off counts from it too (a new stream's
+    #: metrics cover periods before it had any load)
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -261,7 +271,9 @@ def decide(config: PolicyConfig, limits: ShardLimits, obs: Observation) -> Decis
         # 2. scale up fast
         if throttled or hot:
             needed = math.ceil(max(demands) / config.target_utilisation)
-            wanted = max(needed, open_shards * UPDATE_SHARD_COUNT_MAX_FACTOR if throttled else open_shards + 1)
+            # a large throttled share clips the measured demand: double; a small one does not
+            clipped = throttled and _throttled_share(up_window) >= config.clipped_share
+            wanted = max(needed, open_shards * UPDATE_SHARD_COUNT_MAX_FACTOR if clipped else open_shards + 1)
             target = min(wanted, up_cap)
             why = (
                 f"throttled in each of the last {config.up_periods} periods "
@@ -286,7 +298,8 @@ def decide(config: PolicyConfig, limits: ShardLimits, obs: Observation) -> Decis
 
     # 4. scale down slowly
     down_window = recent[-config.down_periods :]
-    cooled = since_change is None or since_change >= config.cool_off_s
+    quiet_since = max((t for t in (obs.last_change_at, obs.created_at) if t is not None), default=None)
+    cooled = quiet_since is None or (obs.now - quiet_since).total_seconds() >= config.cool_off_s
     if cooled and len(down_window) == config.down_periods and open_shards > floor:
         quiet = all(p.throttled_records == 0 for p in down_window)
         demands = [_demand_shards(limits, p, obs.period_s) for p in down_window]
@@ -306,6 +319,12 @@ def decide(config: PolicyConfig, limits: ShardLimits, obs: Observation) -> Decis
                     f"no throttling: peak demand {max(demands):.2f} shards",
                 )
     return decision("none", open_shards, f"steady: utilisation {utilisation:.0%}, {open_shards} open shards")
+
+
+def _throttled_share(periods: Sequence[PeriodLoad]) -> float:
+    throttled = sum(p.throttled_records for p in periods)
+    total = throttled + sum(p.records for p in periods)
+    return throttled / total if total else 0.0
 
 
 def _hot_split(config: PolicyConfig, limits: ShardLimits, obs: Observation) -> tuple[str, str] | None:

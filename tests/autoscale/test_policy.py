@@ -147,7 +147,10 @@ def test_always_scales_up_under_sustained_throttling(open_shards: int, excess: f
     obs = observe(open_shards, [period(demand, open_shards)] * 3, calls=calls)
     decision = decide(fast_config(), LIMITS, obs)
     assert decision.action == "scale-up"
-    assert decision.target == min(2 * open_shards, 10_000)
+    needed = math.ceil(demand / LIMITS.write_records_per_s / 0.6)
+    assert decision.target >= min(needed, 2 * open_shards)
+    if excess >= 1.12:  # over 10% of the records throttled: the demand is clipped, double
+        assert decision.target == 2 * open_shards
     assert "throttled" in decision.reason
 
 
@@ -215,3 +218,22 @@ def test_account_shard_limit_caps_the_target() -> None:
 def test_config_rejects_thresholds_that_could_oscillate() -> None:
     with pytest.raises(ConfigError):
         PolicyConfig(down_utilisation=0.4, target_utilisation=0.6)
+
+
+def test_a_new_stream_is_not_scaled_down_within_the_cool_off() -> None:
+    quiet = [period(0.0, 16)] * 4
+    obs = Observation(
+        now=T0,
+        open_shards=16,
+        period_s=PERIOD_S,
+        periods=quiet,
+        created_at=T0 - timedelta(seconds=30),
+    )
+    assert decide(fast_config(), LIMITS, obs).action == "none"
+
+
+def test_a_little_throttling_near_capacity_adds_what_the_demand_needs() -> None:
+    # 4 shards at 85% with a few records throttled by uneven keys: 34 + 0.5 records/s
+    periods = [PeriodLoad(records=340.0, bytes=34_000.0, throttled_records=5.0)] * 2
+    decision = decide(fast_config(), LIMITS, observe(4, periods))
+    assert (decision.action, decision.target) == ("scale-up", 6)
