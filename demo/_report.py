@@ -139,11 +139,12 @@ def render_report(summary: DecemberSummary, config: DecemberConfig) -> str:
             markers,
         ),
         svg_chart(
-            "Lag: consumer iterator age and events waiting in the producers",
+            "Lag: iterator age, events waiting in the producers, events in Kinesis not yet archived",
             "seconds / thousand events",
             [
                 ("iterator age (s)", "#8c564b", [(s.t, s.iterator_age_ms / 1000.0) for s in samples]),
-                ("producer backlog (k events)", "#17becf", [(s.t, (s.accepted - s.delivered) / 1000) for s in samples]),
+                ("in producers (k events)", "#17becf", [(s.t, (s.accepted - s.delivered) / 1e3) for s in samples]),
+                ("unarchived (k events)", "#bcbd22", [(s.t, (s.delivered - s.archived) / 1e3) for s in samples]),
             ],
             markers,
         ),
