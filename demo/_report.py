@@ -21,10 +21,15 @@ _WIDTH, _HEIGHT = 860, 230
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 28, 36
 
 
-def _rates(samples: Sequence[Sample], attribute: str) -> list[Point]:
-    """Per-second rate of a cumulative counter between consecutive samples."""
+def _rates(samples: Sequence[Sample], attribute: str, window_s: float = 5.0) -> list[Point]:
+    """Per-second rate of a cumulative counter over the last ``window_s`` seconds at each sample
+    (the archive grows in whole files, so a one-sample rate would be all spikes)."""
     points: list[Point] = []
-    for before, after in zip(samples, samples[1:], strict=False):
+    start = 0
+    for after in samples[1:]:
+        while start < len(samples) - 1 and samples[start + 1].t <= after.t - window_s:
+            start += 1
+        before = samples[start]
         seconds = after.t - before.t
         if seconds > 0:
             points.append((after.t, max(0.0, (getattr(after, attribute) - getattr(before, attribute)) / seconds)))
@@ -32,14 +37,11 @@ def _rates(samples: Sequence[Sample], attribute: str) -> list[Point]:
 
 
 def _nice_max(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least ``value``."""
     if value <= 0:
         return 1.0
-    for step in (1, 2, 2.5, 5):
-        magnitude = 10 ** len(str(int(value)))
-        for scale in (magnitude / 100, magnitude / 10, magnitude):
-            if step * scale >= value:
-                return step * scale
-    return value
+    candidates = sorted(step * 10.0**power for power in range(-3, 13) for step in (1, 2, 2.5, 5))
+    return next((c for c in candidates if c >= value), value)
 
 
 def svg_chart(title: str, unit: str, series: Sequence[Series], markers: Sequence[tuple[float, str]] = ()) -> str:
