@@ -129,3 +129,17 @@ def test_metric_data_has_shard_and_stream_levels() -> None:
     assert value("GetRecords.Records") == 3
     assert value("GetRecords.IteratorAgeMilliseconds") == 2000.0
     assert value("IteratorAgeMilliseconds", KEY[3]) == 2000.0
+
+
+def test_limits_flags_round_trip_through_the_server_arguments() -> None:
+    import argparse
+
+    from localaws._limits import add_limits_arguments, limits_from_args, limits_to_args
+
+    parser = argparse.ArgumentParser()
+    add_limits_arguments(parser)
+    assert limits_from_args(parser.parse_args([])) is None
+    assert limits_from_args(parser.parse_args(["--limits"])) == LimitsConfig()
+    config = limits_from_args(parser.parse_args(["--limits-scale", "0.02", "--metrics-period", "5"]))
+    assert config == LimitsConfig(scale=0.02, metrics_period_s=5.0)
+    assert limits_from_args(parser.parse_args(limits_to_args(config))) == config
