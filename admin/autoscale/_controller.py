@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from admin.autoscale._policy import Decision, Observation, PolicyConfig, QuotaState, ShardLimits, decide
 from admin.autoscale._signals import read_loads
@@ -263,7 +263,7 @@ class Autoscaler:
             began = time.monotonic()
             try:
                 self.step()
-            except (ReshardError, ClientError) as exc:
+            except (ReshardError, ClientError, BotoCoreError) as exc:  # AWS or the network: try again
                 logger.error("autoscale step failed (will try again): %s", exc)
             steps += 1
             if max_steps is not None and steps >= max_steps:
