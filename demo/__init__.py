@@ -2,12 +2,14 @@
 
 - ``_run``: orchestration (stack, provision, workers, elf fleet, reshard, reconcile)
 - ``_watch``: archive progress; ``_summary``: the closing report
+- ``_december``: the December rehearsal (limits mode, spike, autoscaler); ``_report``: its HTML
 """
 
 import logging
 
+from ._december import DecemberConfig, DecemberSummary, describe_december, run_december, with_demo
 from ._errors import CaughtUpTimeout, DemoError
-from ._run import DEMO_WORKER_PROPERTIES, DemoConfig, DemoSummary, run_demo
+from ._run import DEMO_WORKER_PROPERTIES, DemoConfig, DemoProbe, DemoSummary, run_demo
 from ._summary import describe_demo
 from ._watch import ArchiveWatcher
 
@@ -17,9 +19,15 @@ __all__ = [
     "DEMO_WORKER_PROPERTIES",
     "ArchiveWatcher",
     "CaughtUpTimeout",
+    "DecemberConfig",
+    "DecemberSummary",
     "DemoConfig",
+    "DemoProbe",
     "DemoError",
     "DemoSummary",
+    "describe_december",
     "describe_demo",
+    "run_december",
     "run_demo",
+    "with_demo",
 ]

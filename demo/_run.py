@@ -106,6 +106,16 @@ class DemoConfig:
         return round(self.shape.events * share)
 
 
+@dataclass(frozen=True)
+class DemoProbe:
+    """What an observer of a running demo may look at (``run_demo(on_tick=...)``), once per poll."""
+
+    phase: str  # "producing" or "catching-up"
+    tally: LoadTally
+    watcher: ArchiveWatcher
+    fleet: ElfFleet
+
+
 @dataclass(kw_only=True)
 class DemoSummary:
     planned: int = 0
@@ -286,9 +296,11 @@ def run_demo(
     progress: Progress | None = None,
     say: Callable[[str], None] = lambda line: log.info("%s", line),
     stack: Any = None,
+    on_tick: Callable[[DemoProbe], None] | None = None,
 ) -> DemoSummary:
     """Run the demo; the summary's ``ok`` says whether nothing was lost. ``stack``: a running
-    :class:`localaws.LocalAWS` to use (and leave running) instead of starting one."""
+    :class:`localaws.LocalAWS` to use (and leave running) instead of starting one; ``on_tick``:
+    called on every progress poll while producing and catching up (the December rehearsal)."""
     from admin.provision import provision
     from consumer.config import ProcessorConfig
     from consumer.daemon import WorkerConfig
@@ -386,6 +398,8 @@ def run_demo(
                     watcher.poll()
                     refresh()
                     workers.supervise()
+                    if on_tick is not None:
+                        on_tick(DemoProbe("producing", tally, watcher, fleet))
                     next_poll = time.monotonic() + config.poll_interval_s
                 fleet.join(timeout=0.2)
             if reshard is not None and not reshard.started:
@@ -402,6 +416,8 @@ def run_demo(
             def caught_up() -> bool:
                 watcher.poll()
                 refresh()
+                if on_tick is not None:
+                    on_tick(DemoProbe("catching-up", tally, watcher, fleet))
                 return not watcher.missing(tally.delivered_ids) and watcher.dead_letters >= summary.garbage_sent
 
             try:

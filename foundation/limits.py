@@ -26,6 +26,9 @@ KINESIS_SHARD_READ_BYTES_PER_SEC = 2 * MiB
 KINESIS_SHARD_READ_CALLS_PER_SEC = 5
 #: GetRecords: at most 10,000 records per call (API reference, GetRecords).
 KINESIS_MAX_RECORDS_PER_GET = 10_000
+#: GetRecords: at most 10 MiB per call; a shard that returned more than its 2 MiB/s throttles
+#: reads until the average is back under it (API reference, GetRecords).
+KINESIS_MAX_BYTES_PER_GET = 10 * MiB
 #: Hash key space of a stream: 0 .. 2**128 - 1 (MD5 of the partition key).
 KINESIS_HASH_KEY_MAX = 2**128 - 1
 #: UpdateShardCount: at most double, at least half the current open shards per call; at most

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 
 from ._errors import LocalAWSError, StackAdminError, StackStartError, UnsupportedMotoError
+from ._limits import LimitsConfig, add_limits_arguments, limits_from_args
 from ._process import LocalAWS, StackConfig
 from ._server import ServerConfig, serve
 
 __all__ = [
+    "LimitsConfig",
     "LocalAWS",
     "LocalAWSError",
     "ServerConfig",
@@ -20,6 +22,8 @@ __all__ = [
     "StackConfig",
     "StackStartError",
     "UnsupportedMotoError",
+    "add_limits_arguments",
+    "limits_from_args",
     "serve",
 ]
 

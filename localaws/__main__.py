@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ._limits import add_limits_arguments, limits_from_args
     from ._server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, serve
 
     parser = argparse.ArgumentParser(prog="python -m localaws", description=__doc__)
@@ -17,6 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     parser.add_argument("--no-kinesis-fixes", action="store_true", help="serve moto's Kinesis as shipped")
+    add_limits_arguments(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (to stderr)")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -30,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         listen_fd=args.listen_fd,
         parent_pid=args.parent_pid,
         kinesis_fixes=not args.no_kinesis_fixes,
+        limits=limits_from_args(args),
     )
     serve(config, on_ready=_announce)
     return 0

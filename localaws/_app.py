@@ -18,6 +18,7 @@ from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from ._faults import Fault, FaultTable, classify, render_error
+from ._limits import ShardLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,17 @@ def create_moto_app() -> WSGIApplication:
 class LocalAWSApp:
     """WSGI app: admin endpoint, then faults, then the serialised moto app."""
 
-    def __init__(self, moto_app: WSGIApplication, *, faults: FaultTable | None = None, info: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        moto_app: WSGIApplication,
+        *,
+        faults: FaultTable | None = None,
+        info: dict[str, Any],
+        limiter: ShardLimiter | None = None,
+    ) -> None:
         self._moto_app = moto_app
+        #: limits mode's buckets and counters (GET /_localaws/limits), or None
+        self.limiter = limiter
         self.faults = faults if faults is not None else FaultTable()
         self._info = info
         #: (service, operation, HTTP status) -> requests answered; GET /_localaws/stats
@@ -109,6 +119,8 @@ class LocalAWSApp:
                         for (service, operation, status), count in sorted(self.stats.items())
                     ]
                 return _json(start_response, 200, {"requests": rows})
+            if route == "limits" and method == "GET":
+                return _json(start_response, 200, self._limits_document())
             if route == "faults" and method == "GET":
                 return _json(start_response, 200, {"faults": self.faults.snapshot()})
             if route == "faults" and method == "POST":
@@ -121,6 +133,22 @@ class LocalAWSApp:
         except (ValueError, TypeError) as exc:
             return _json(start_response, 400, {"error": str(exc)})
         return _json(start_response, 404, {"error": f"no admin route {method} {ADMIN_PREFIX}{route}"})
+
+    def _limits_document(self) -> dict[str, Any]:
+        if self.limiter is None:
+            return {"enabled": False, "shards": []}
+        shards = [
+            {
+                "account": account,
+                "region": region,
+                "stream": stream,
+                "shard": shard_id,
+                "iterator_age_ms": counters.iterator_age_max_ms,
+                **counters.values,
+            }
+            for (account, region, stream, shard_id), counters in sorted(self.limiter.totals().items())
+        ]
+        return {"enabled": True, "config": self.limiter.config.to_json(), "shards": shards}
 
 
 #: services whose moto app depends only on the service and X-Amz-Target prefix (DynamoDB vs Streams)

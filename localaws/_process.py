@@ -22,6 +22,7 @@ from typing import Any
 
 from ._app import ADMIN_PREFIX
 from ._errors import StackAdminError, StackStartError
+from ._limits import LimitsConfig, limits_to_args
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class StackConfig:
     log_path: Path | None = None
     python: str = sys.executable
     kinesis_fixes: bool = True
+    #: limits mode (Kinesis's per-shard limits, scaled, and AWS/Kinesis metrics); None: off
+    limits: LimitsConfig | None = None
     #: extra arguments for ``python -m localaws`` (e.g. ``("-v",)``)
     extra_args: tuple[str, ...] = ()
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -58,14 +61,17 @@ class StackConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
-        """``LOCALAWS_PORT`` (default 0: a free port), ``AWS_REGION``, and ``LOCALAWS_KINESIS_FIXES=0``
-        to serve moto's Kinesis as shipped (to see what the fixes fix)."""
+        """``LOCALAWS_PORT`` (default 0: a free port), ``AWS_REGION``, ``LOCALAWS_KINESIS_FIXES=0``
+        to serve moto's Kinesis as shipped (to see what the fixes fix), and ``LOCALAWS_LIMITS_SCALE=F``
+        for limits mode at that scale."""
         env = os.environ if environ is None else environ
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        scale = env.get("LOCALAWS_LIMITS_SCALE")
         return cls(
             port=int(env.get("LOCALAWS_PORT", "0")),
             region=region,
             kinesis_fixes=env.get("LOCALAWS_KINESIS_FIXES", "1") != "0",
+            limits=LimitsConfig(scale=float(scale)) if scale else None,
         )
 
 
@@ -117,6 +123,8 @@ class LocalAWS:
         command += ["--parent-pid", str(os.getpid())]
         if not config.kinesis_fixes:
             command.append("--no-kinesis-fixes")
+        if config.limits is not None:
+            command += limits_to_args(config.limits)
         command += list(config.extra_args)
         env = {**os.environ, **config.extra_env}
         # the child imports this very package, wherever the parent's working directory is
@@ -261,6 +269,10 @@ class LocalAWS:
     def stats(self) -> list[dict[str, Any]]:
         """Requests answered so far, by service, operation and HTTP status (faults not included)."""
         return list(self._admin("GET", "stats")["requests"])
+
+    def limits(self) -> dict[str, Any]:
+        """Limits mode: ``{"enabled", "config", "shards": [cumulative counters per shard]}``."""
+        return self._admin("GET", "limits")
 
     def faults(self) -> list[dict[str, Any]]:
         """Faults still armed, with how many times each will still fire."""

@@ -9,7 +9,8 @@ import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ._app import LocalAWSApp, create_moto_app
+from ._app import MOTO_LOCK, LocalAWSApp, create_moto_app
+from ._limits import LimitsConfig
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class ServerConfig:
     parent_pid: int | None = None
     #: apply localaws' Kinesis fixes (off only to measure moto as shipped)
     kinesis_fixes: bool = True
+    #: enforce Kinesis's per-shard limits (scaled) and publish AWS/Kinesis metrics; None: no limits
+    limits: LimitsConfig | None = None
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -46,15 +49,20 @@ class ServerConfig:
             raise ValueError("max_body_bytes must be positive")
         if self.graceful_timeout_s < 0:
             raise ValueError("graceful_timeout_s must not be negative")
+        if self.limits is not None and not self.kinesis_fixes:
+            raise ValueError("limits mode needs the Kinesis fixes")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerConfig:
-        """``LOCALAWS_HOST``, ``LOCALAWS_PORT``; ``LOCALAWS_KINESIS_FIXES=0`` serves moto as shipped."""
+        """``LOCALAWS_HOST``, ``LOCALAWS_PORT``; ``LOCALAWS_KINESIS_FIXES=0`` serves moto as shipped;
+        ``LOCALAWS_LIMITS_SCALE=F`` turns limits mode on with that scale."""
         env = os.environ if environ is None else environ
+        scale = env.get("LOCALAWS_LIMITS_SCALE")
         return cls(
             host=env.get("LOCALAWS_HOST", DEFAULT_HOST),
             port=int(env.get("LOCALAWS_PORT", DEFAULT_PORT)),
             kinesis_fixes=env.get("LOCALAWS_KINESIS_FIXES", "1") != "0",
+            limits=LimitsConfig(scale=float(scale)) if scale else None,
         )
 
 
@@ -69,8 +77,16 @@ def build_app(config: ServerConfig) -> LocalAWSApp:
 
         fixes = apply_all()
         speedups = apply_speedups()
-    info = {"moto": moto.__version__, "kinesis_fixes": fixes, "speedups": speedups}
-    return LocalAWSApp(create_moto_app(), info=info)
+    limiter = None
+    info: dict[str, object] = {"moto": moto.__version__, "kinesis_fixes": fixes, "speedups": speedups}
+    if config.limits is not None:
+        from ._kinesis_limits import install
+        from ._limits import ShardLimiter
+
+        limiter = ShardLimiter(config.limits)
+        install(limiter)
+        info["limits"] = config.limits.to_json()
+    return LocalAWSApp(create_moto_app(), info=info, limiter=limiter)
 
 
 def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -> None:
@@ -93,6 +109,13 @@ def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -
     port = sockets.insecure_sockets[0].getsockname()[1]
     os.environ.setdefault("MOTO_PORT", str(port))
 
+    publisher = None
+    if app.limiter is not None:
+        from ._kinesis_metrics import MetricsPublisher
+
+        publisher = MetricsPublisher(app.limiter, MOTO_LOCK, period_s=app.limiter.config.metrics_period_s)
+        publisher.start()
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -112,7 +135,11 @@ def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -
             if watchdog is not None:
                 watchdog.cancel()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if publisher is not None:
+            publisher.stop()
     logger.info("stopped")
 
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "alarms": "nicelist.commands.alarms",
     "status": "nicelist.commands.status",
     "template": "nicelist.commands.template",
+    "autoscale": "nicelist.commands.autoscale",
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from localaws import LocalAWS, StackConfig
+from localaws import LimitsConfig, LocalAWS, StackConfig
 
 _shared: dict[str, Any] = {"stack": None, "users": 0}
 
@@ -44,6 +44,17 @@ def local_aws() -> Iterator[LocalAWS]:
     ``LOCALAWS_KINESIS_FIXES=0 pytest tests/localaws`` runs against moto's Kinesis as shipped.
     """
     with shared_stack() as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def limited_aws() -> Iterator[LocalAWS]:
+    """A second stack in limits mode (Kinesis's per-shard limits x 0.001: 1 record/s and ~1 KiB/s
+    written per shard, 5 GetRecords/s; AWS/Kinesis metrics every second). Started on first use,
+    stopped by PID at session end. ``LOCALAWS_LIMITS_SCALE=F`` instead puts the shared stack itself
+    in limits mode."""
+    config = StackConfig(limits=LimitsConfig(scale=0.001, metrics_period_s=1.0))
+    with LocalAWS.start(config=config) as stack:
         yield stack
 
 

@@ -20,6 +20,7 @@ PUBLIC = (
     "consumer",
     "localaws",
     "admin.reshard",
+    "admin.autoscale",
     "loadgen",
     "reconcile",
     "analytics",

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -81,6 +82,8 @@ class StreamSummary:
     open_shard_count: int | None
     retention_hours: int | None
     shard_level_metrics: tuple[str, ...]
+    #: StreamCreationTimestamp (timezone-aware), if the service reported it
+    created_at: datetime | None = None
 
     @classmethod
     def from_api(cls, summary: Mapping[str, Any]) -> StreamSummary:
@@ -94,6 +97,7 @@ class StreamSummary:
             open_shard_count=summary.get("OpenShardCount"),
             retention_hours=summary.get("RetentionPeriodHours"),
             shard_level_metrics=tuple(sorted(set(metrics))),
+            created_at=_aware(summary.get("StreamCreationTimestamp")),
         )
 
     def has_metric(self, name: str) -> bool:
@@ -381,6 +385,13 @@ class Resharder:
     def _say(self, line: str) -> None:
         if self.progress is not None:
             self.progress(line)
+
+
+def _aware(value: Any) -> datetime | None:
+    """A botocore timestamp as an aware datetime (naive ones are UTC); None for anything else."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _format_params(params: Mapping[str, Any]) -> str:

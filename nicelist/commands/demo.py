@@ -5,15 +5,33 @@ the stream, table and bucket, starts KCL workers, runs simulated elf apps throug
 December-23rd spike, reshards mid-run, waits for the workers, reconciles and prints a summary.
 Exit status: 0 when nothing was lost and the table agrees with the archive, 1 otherwise, 2 for
 bad settings, 130 when interrupted (everything started is stopped either way).
+
+``--december`` rehearses December instead: the embedded Kinesis enforces its per-shard limits
+(scaled), the spike outgrows the starting shards and ``nicelist autoscale``'s controller, not a
+mid-run reshard, grows the stream; it prints the rehearsal's lines and writes an HTML report.
+Exit status 0 only when nothing was lost, Kinesis throttled and the stream scaled itself.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
 
 from nicelist.commands.produce import add_load_arguments
 
 HELP = "run the whole pipeline locally through a December spike and prove nothing was lost"
+
+#: flags whose default differs with --december: name -> (plain demo, rehearsal)
+_DEFAULTS: dict[str, tuple[object, object]] = {
+    "events": (8_000, 24_000),
+    "rate": (150.0, 80.0),
+    "elves": (4, 2),
+    "spike_factor": (5.0, 6.0),
+    "spike_start": (0.3, 0.2),
+    "shards": (4, 2),
+    "reshard_to": (None, 0),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +68,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a KCL property for the demo's workers (repeatable)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    december = parser.add_argument_group("December rehearsal")
+    december.add_argument(
+        "--december",
+        action="store_true",
+        help="limits mode on, the autoscaler instead of the mid-run reshard, a report; defaults become "
+        "24000 events at 80/s, a x6 spike from 20%%, 2 elves, 2 shards (about 4 minutes)",
+    )
+    december.add_argument(
+        "--limits-scale", type=float, default=0.02, metavar="F", help="per-shard limits x F (default 0.02)"
+    )
+    december.add_argument(
+        "--metrics-period", type=int, default=5, metavar="S", help="metric and autoscaler period in s (default 5)"
+    )
+    december.add_argument(
+        "--report",
+        default="nicelist-december-report.html",
+        metavar="PATH",
+        help="the HTML report (default %(default)s)",
+    )
+    # None: "not given", so --december can pick its own defaults (the plain demo's are unchanged)
+    parser.set_defaults(**dict.fromkeys(_DEFAULTS))
+
+
+def apply_defaults(args: argparse.Namespace) -> None:
+    """Fill the flags left unset with the plain demo's defaults, or the rehearsal's with --december."""
+    for name, (plain, rehearsal) in _DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, rehearsal if args.december else plain)
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -77,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
 
     # an endpoint variable (AWS_ENDPOINT_URL or a per-service one) means "use that stack"; real AWS
     # only with --aws, so a stray profile never creates resources in an account by accident
+    apply_defaults(args)
     external = args.endpoint or args.aws or any(name.startswith("AWS_ENDPOINT_URL") for name in os.environ)
+    if args.december and external:
+        print("demo: --december runs on the embedded local AWS only (limits mode)", file=sys.stderr)
+        return 2
     try:
         plan = load_plan(args)
         config = DemoConfig(
@@ -98,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
+    if args.december:
+        return _run_december(args, config, say)
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -111,5 +163,42 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     for line in describe_demo(summary, config):
+        print(line)
+    return 0 if summary.ok else 1
+
+
+def _run_december(args: argparse.Namespace, demo_config: Any, say: Callable[[str], None]) -> int:
+    import signal
+    import sys
+    from pathlib import Path
+
+    from demo import DecemberConfig, DemoError, describe_december, describe_demo, run_december
+    from foundation.errors import ConfigError
+    from foundation.progress import Progress
+    from reconcile import SourceError
+
+    try:
+        config = DecemberConfig(
+            demo=demo_config,
+            limits_scale=args.limits_scale,
+            metrics_period_s=args.metrics_period,
+            report_path=Path(args.report) if args.report else None,
+        )
+    except ConfigError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        summary = run_december(config, progress=Progress(enabled=not args.no_progress), say=say)
+    except (DemoError, SourceError, ConfigError) as exc:
+        print(f"demo FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for line in describe_demo(summary.demo, config.demo) + describe_december(summary):
         print(line)
     return 0 if summary.ok else 1

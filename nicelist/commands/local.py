@@ -11,17 +11,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one, printed at start)")
     parser.add_argument("--no-kinesis-fixes", action="store_true", help="serve moto's Kinesis unpatched (to compare)")
+    from localaws import add_limits_arguments
+
+    add_limits_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from localaws import ServerConfig, serve
+    from localaws import ServerConfig, limits_from_args, serve
+
+    limits = limits_from_args(args)
 
     def announce(endpoint_url: str) -> None:
         print(f"local AWS (Kinesis, DynamoDB, S3, CloudWatch) at {endpoint_url}; Ctrl-C stops it")
         print("point the AWS SDKs and nicelist at it with:")
         print(f"  export AWS_ENDPOINT_URL={endpoint_url}")
         print("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1")
+        if limits is not None:
+            print(
+                f"limits mode: per shard {limits.write_records_per_s:g} records/s and {limits.write_bytes_per_s:.0f} "
+                f"bytes/s in, {limits.read_bytes_per_s:.0f} bytes/s and {limits.read_calls_per_s:g} GetRecords/s out; "
+                f"AWS/Kinesis metrics every {limits.metrics_period_s:g} s"
+            )
         print("then: nicelist provision", flush=True)
 
-    serve(ServerConfig(host=args.host, port=args.port, kinesis_fixes=not args.no_kinesis_fixes), on_ready=announce)
+    config = ServerConfig(host=args.host, port=args.port, kinesis_fixes=not args.no_kinesis_fixes, limits=limits)
+    serve(config, on_ready=announce)
     return 0

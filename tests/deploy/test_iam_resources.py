@@ -160,6 +160,21 @@ def test_the_admin_policy_allows_provision_reshard_status_and_reconcile(
     assert {"dynamodb:CreateTable", "dynamodb:Scan", "s3:CreateBucket", "s3:ListBucket"} <= seen
 
 
+def test_the_admin_policy_allows_the_autoscaler(
+    local_aws: LocalAWS,  # noqa: F811
+    names: PipelineNames,
+    calls: list[Call],
+    tmp_path: Path,
+) -> None:
+    _provision(local_aws, names)
+    del calls[:]
+    options = ["--stream", names.stream, "--endpoint", local_aws.endpoint_url, "--state-file", str(tmp_path / "s")]
+    # a floor above today's count: the one decision is a scale-up, so every call it makes is seen
+    assert main(["autoscale", "--once", "--floor", "2020-01-01=4", "--period", "60", *options]) == 0
+    seen = check("admin", names, local_aws, calls)
+    assert {"kinesis:UpdateShardCount", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData"} <= seen
+
+
 def test_the_producer_policy_allows_the_sdk_and_the_load_generator(
     local_aws: LocalAWS,  # noqa: F811
     names: PipelineNames,

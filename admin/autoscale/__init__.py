@@ -1,0 +1,51 @@
+"""Autoscaling the nicelist stream: a pure policy, its CloudWatch inputs, and a controller that
+acts through the reshard executor.
+
+- :mod:`._policy`: :func:`decide` (inputs -> one :class:`Decision` with its reason)
+- :mod:`._signals`: the stream's AWS/Kinesis metrics per period
+- :mod:`._state`: UpdateShardCount calls of the last 24 h, last change, change in flight
+- :mod:`._controller`: :class:`Autoscaler` (``step()`` once, ``run()`` until stopped)
+"""
+
+import logging
+
+from admin.autoscale._controller import METRICS_NAMESPACE, AutoscaleConfig, Autoscaler, DecisionRecord
+from admin.autoscale._policy import (
+    Decision,
+    Floor,
+    Observation,
+    PeriodLoad,
+    PolicyConfig,
+    QuotaState,
+    ShardLimits,
+    ShardRate,
+    decide,
+    max_up_target,
+    min_down_target,
+)
+from admin.autoscale._signals import read_loads
+from admin.autoscale._state import AutoscaleState, InFlight, StateStore
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "METRICS_NAMESPACE",
+    "AutoscaleConfig",
+    "AutoscaleState",
+    "Autoscaler",
+    "Decision",
+    "DecisionRecord",
+    "Floor",
+    "InFlight",
+    "Observation",
+    "PeriodLoad",
+    "PolicyConfig",
+    "QuotaState",
+    "ShardLimits",
+    "ShardRate",
+    "StateStore",
+    "decide",
+    "max_up_target",
+    "min_down_target",
+    "read_loads",
+]

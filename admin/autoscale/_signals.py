@@ -1,0 +1,121 @@
+"""What the autoscaler reads: the stream's AWS/Kinesis metrics per period, from CloudWatch.
+
+Stream-level IncomingRecords, IncomingBytes, WriteProvisionedThroughputExceeded (Sum) and
+GetRecords.IteratorAgeMilliseconds (Maximum) for the last N complete periods, and each open
+shard's IncomingRecords and IncomingBytes over the same window (enhanced shard-level
+monitoring; without it, no hot-shard splits). Periods are aligned to multiples of the period
+since the epoch, as the embedded stack publishes them and as CloudWatch aggregates them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from admin.autoscale._policy import PeriodLoad, ShardRate
+
+NAMESPACE = "AWS/Kinesis"
+#: GetMetricData accepts at most 500 queries per call
+_QUERIES_PER_CALL = 500
+_STREAM_METRICS = (
+    ("records", "IncomingRecords", "Sum"),
+    ("bytes", "IncomingBytes", "Sum"),
+    ("throttled", "WriteProvisionedThroughputExceeded", "Sum"),
+    ("age", "GetRecords.IteratorAgeMilliseconds", "Maximum"),
+)
+
+
+def window(now: datetime, period_s: int, periods: int, grace_s: float) -> tuple[datetime, datetime]:
+    """[start, end) of the last ``periods`` complete periods; a period counts as complete
+    ``grace_s`` after its end (metrics arrive a little after the period closes)."""
+    end = math.floor((now.timestamp() - grace_s) / period_s) * period_s
+    return datetime.fromtimestamp(end - periods * period_s, UTC), datetime.fromtimestamp(end, UTC)
+
+
+def _query(query_id: str, stream: str, metric: str, stat: str, period_s: int, shard_id: str | None) -> dict[str, Any]:
+    dimensions = [{"Name": "StreamName", "Value": stream}]
+    if shard_id is not None:
+        dimensions.append({"Name": "ShardId", "Value": shard_id})
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {"Namespace": NAMESPACE, "MetricName": metric, "Dimensions": dimensions},
+            "Period": period_s,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
+def read_loads(
+    cloudwatch: Any,
+    stream: str,
+    shard_ids: Sequence[str],
+    *,
+    now: datetime,
+    period_s: int,
+    periods: int,
+    grace_s: float | None = None,
+) -> tuple[list[PeriodLoad], dict[str, ShardRate]]:
+    """The last ``periods`` complete periods of the stream (oldest first) and each shard's
+    average rate over them. A trailing period without any datapoint is dropped (not published yet)."""
+    grace = min(period_s / 4, 30.0) if grace_s is None else grace_s
+    start, end = window(now, period_s, periods, grace)
+    queries = [_query(name, stream, metric, stat, period_s, None) for name, metric, stat in _STREAM_METRICS]
+    for index, shard_id in enumerate(shard_ids):
+        queries.append(_query(f"r{index}", stream, "IncomingRecords", "Sum", period_s, shard_id))
+        queries.append(_query(f"b{index}", stream, "IncomingBytes", "Sum", period_s, shard_id))
+    series: dict[str, dict[int, float]] = {}
+    for offset in range(0, len(queries), _QUERIES_PER_CALL):
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries[offset : offset + _QUERIES_PER_CALL],
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        while True:
+            response = cloudwatch.get_metric_data(**kwargs)
+            for result in response.get("MetricDataResults", ()):
+                points = series.setdefault(result["Id"], {})
+                for timestamp, point in zip(result.get("Timestamps", ()), result.get("Values", ()), strict=False):
+                    slot = round((_epoch(timestamp) - start.timestamp()) / period_s)
+                    if 0 <= slot < periods:
+                        points[slot] = points.get(slot, 0.0) + float(point)
+            token = response.get("NextToken")
+            if not token:
+                break
+            kwargs["NextToken"] = token
+
+    def value(name: str, slot: int) -> float:
+        return series.get(name, {}).get(slot, 0.0)
+
+    loads = [
+        PeriodLoad(
+            records=value("records", slot),
+            bytes=value("bytes", slot),
+            throttled_records=value("throttled", slot),
+            iterator_age_ms=series.get("age", {}).get(slot),
+        )
+        for slot in range(periods)
+    ]
+    if loads and not any(slot == periods - 1 for points in series.values() for slot in points):
+        loads.pop()
+    seconds = max(len(loads), 1) * period_s
+    rates = {
+        shard_id: ShardRate(
+            records_per_s=sum(series.get(f"r{index}", {}).values()) / seconds,
+            bytes_per_s=sum(series.get(f"b{index}", {}).values()) / seconds,
+        )
+        for index, shard_id in enumerate(shard_ids)
+    }
+    return loads, rates
+
+
+def _epoch(timestamp: Any) -> float:
+    if isinstance(timestamp, datetime):
+        if timestamp.tzinfo is None:
+            timestamp = timestamp.replace(tzinfo=UTC)
+        return timestamp.timestamp()
+    return float(timestamp)

@@ -1,0 +1,98 @@
+"""The autoscaler against the embedded stack in limits mode: it reads the stack's AWS/Kinesis
+metrics, scales up under sustained throttling through the reshard executor, publishes its
+decisions, changes nothing in a dry run, and finishes a change a crashed run left in flight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from admin.autoscale import (
+    METRICS_NAMESPACE,
+    AutoscaleConfig,
+    Autoscaler,
+    AutoscaleState,
+    DecisionRecord,
+    InFlight,
+    PolicyConfig,
+    ShardLimits,
+    StateStore,
+)
+from localaws import LocalAWS
+from tests.polling import wait_until
+from tests.stack import unique_name
+
+#: the limited_aws fixture's scale and metric period
+SCALE = 0.001
+PERIOD_S = 1
+
+
+def make_autoscaler(stack: LocalAWS, stream: str, **options: Any) -> Autoscaler:
+    config = AutoscaleConfig(
+        stream=stream,
+        period_s=PERIOD_S,
+        limits=ShardLimits.scaled(SCALE),
+        policy=PolicyConfig(up_periods=2, down_periods=5, settle_s=2.0, cool_off_s=3600.0),
+        poll_interval_s=0.2,
+        wait_timeout_s=30.0,
+        **options,
+    )
+    return Autoscaler(stack.client("kinesis"), stack.client("cloudwatch"), config)
+
+
+def open_shards(kinesis: Any, stream: str) -> int:
+    return int(kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["OpenShardCount"])
+
+
+def overload(kinesis: Any, stream: str) -> None:
+    kinesis.put_records(StreamName=stream, Records=[{"Data": b"x" * 20, "PartitionKey": str(i)} for i in range(5)])
+
+
+def test_sustained_throttling_scales_the_stream_up(limited_aws: LocalAWS) -> None:
+    kinesis = limited_aws.client("kinesis", retries={"mode": "standard", "total_max_attempts": 1})
+    stream = unique_name("autoscale")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    autoscaler = make_autoscaler(limited_aws, stream)
+
+    def scaled_up() -> DecisionRecord | None:
+        overload(kinesis, stream)
+        record = autoscaler.step()
+        return record if record.decision.action == "scale-up" else None
+
+    record = wait_until(scaled_up, timeout_s=30, what="a scale-up decision", poll_s=0.3)
+    assert record.outcome == "done" and record.decision.target == 2
+    assert "throttled" in record.decision.reason
+    assert open_shards(kinesis, stream) == 2
+    assert autoscaler.state.in_flight is None and len(autoscaler.state.update_calls) == 1
+    published = limited_aws.client("cloudwatch").list_metrics(Namespace=METRICS_NAMESPACE)["Metrics"]
+    assert {"AutoscaleDecisions", "AutoscaleTargetShards"} <= {m["MetricName"] for m in published}
+
+
+def test_dry_run_decides_but_changes_nothing(limited_aws: LocalAWS) -> None:
+    kinesis = limited_aws.client("kinesis", retries={"mode": "standard", "total_max_attempts": 1})
+    stream = unique_name("autoscale")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    autoscaler = make_autoscaler(limited_aws, stream, dry_run=True)
+
+    def decided_up() -> DecisionRecord | None:
+        overload(kinesis, stream)
+        record = autoscaler.step()
+        return record if record.decision.action == "scale-up" else None
+
+    assert wait_until(decided_up, timeout_s=30, what="a scale-up decision", poll_s=0.3).outcome == "dry run"
+    assert open_shards(kinesis, stream) == 1
+    assert autoscaler.state.update_calls == []
+
+
+def test_a_change_left_in_flight_is_finished_on_start(limited_aws: LocalAWS, tmp_path: Path) -> None:
+    kinesis = limited_aws.client("kinesis")
+    stream = unique_name("autoscale")
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    state_path = tmp_path / "state.json"
+    StateStore(state_path).save(AutoscaleState(in_flight=InFlight(action="scale-up", target=4)))
+    autoscaler = make_autoscaler(limited_aws, stream, state_path=state_path)
+    assert autoscaler.resume()
+    assert open_shards(kinesis, stream) == 4
+    saved = StateStore(state_path).load()
+    assert saved.in_flight is None and saved.last_change_at is not None
+    assert not make_autoscaler(limited_aws, stream, state_path=state_path).resume()
