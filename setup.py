@@ -19,7 +19,14 @@ PACKAGES = (
     "nicelist",
 )
 
-LOCAL = [
+#: compaction to Parquet and `nicelist query` (DuckDB over the archive); the base install stays light
+ANALYTICS = [
+    "pyarrow>=15",
+    "duckdb>=1.1",
+    "sqlglot>=25",
+]
+
+LOCAL = ANALYTICS + [
     # The embedded local AWS: moto's backends served over h2c. moto is pinned because
     # localaws/ patches its Kinesis backend for the KCL (see localaws/_kinesis_fixes/).
     "moto[server]==5.2.5",
@@ -36,7 +43,6 @@ TEST = LOCAL + [
     "ruff==0.17.6",
     "mypy==2.4.1",
     "boto3-stubs[kinesis,dynamodb,s3,cloudwatch]>=1.34",
-    "sqlglot>=25",
 ]
 
 setup(
@@ -55,6 +61,7 @@ setup(
         "six>=1.16",
     ],
     extras_require={
+        "analytics": ANALYTICS,
         "local": LOCAL,
         "test": TEST,
         # A Java runtime in a wheel, for machines without Java 11+ on PATH or in JAVA_HOME.

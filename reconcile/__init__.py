@@ -7,19 +7,26 @@ records archived twice.
 
 import logging
 
+from ._aws import ArchiveReader, reconcile
 from ._aws import describe as describe_report
-from ._aws import reconcile
 from ._errors import SourceError
 from ._model import DuplicateFinder, EventState, Reconciler, ReconcileReport
+from ._sources import ARCHIVE_PREFIX, DEFAULT_WINDOW, RawArchive, fetch_objects, list_objects
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ARCHIVE_PREFIX",
+    "ArchiveReader",
+    "DEFAULT_WINDOW",
+    "RawArchive",
     "DuplicateFinder",
     "EventState",
     "ReconcileReport",
     "Reconciler",
     "SourceError",
     "describe_report",
+    "fetch_objects",
+    "list_objects",
     "reconcile",
 ]

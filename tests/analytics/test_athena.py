@@ -38,8 +38,8 @@ def test_every_statement_parses_in_its_athena_dialect() -> None:
 
 def test_tables_use_partition_projection_on_the_worker_key_layout() -> None:
     tables = [s for s in statements(NAMES) if s.sql.startswith("CREATE EXTERNAL TABLE")]
-    assert len(tables) == 2
-    for s, prefix in zip(tables, ("events/", "dead-letter/"), strict=True):
+    assert len(tables) == 3
+    for s, prefix in zip(tables, ("events/", "dead-letter/", "compacted/"), strict=True):
         tree = sqlglot.parse_one(s.sql, read="hive")
         props = {
             p.name: p.text("value")

@@ -1,0 +1,233 @@
+"""``compact()``: every closed, not yet compacted hour of the archive into one Parquet object.
+
+Exactly once: the object's key depends on the hour only and is created with ``PutObject
+IfNoneMatch='*'``; a second compactor (a rerun, a concurrent run, a run after a crash) gets 412
+PreconditionFailed and counts the hour as done by someone else. A crash leaves nothing half
+written (a PUT is atomic), so the hour is simply compacted by the next run. The Avro stays.
+
+The file is built in a spooled temporary file (in memory up to ``SPOOL_BYTES``, then on disk),
+so memory per hour is :class:`~analytics.compaction.Winners` plus one row group.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from foundation.aws_errors import error_code
+from foundation.limits import S3_MAX_PUT_OBJECT_BYTES
+from foundation.progress import Progress
+from reconcile import SourceError, fetch_objects, list_objects
+
+from .compaction import (
+    COMPACTED_PREFIX,
+    EVENTS_PREFIX,
+    PARQUET_CONTENT_TYPE,
+    ROWS_META,
+    SOURCE_OBJECTS_META,
+    CompactionConfig,
+    Hour,
+    ParquetHourWriter,
+    Winners,
+    compacted_key,
+    group_by_hour,
+    read_avro,
+    source_keys_of,
+)
+
+log = logging.getLogger(__name__)
+
+#: a compacted file is built in memory up to this size, then in a temporary file on disk
+SPOOL_BYTES = 64 * 1024 * 1024
+_KEY_TAKEN = "PreconditionFailed"
+
+
+class CompactionError(SourceError):
+    """Compaction could not finish an hour (S3 refused or the Avro could not be read)."""
+
+
+@dataclass(kw_only=True)
+class HourResult:
+    hour: Hour
+    key: str
+    source_objects: int
+    source_rows: int
+    rows: int
+    bytes: int
+    #: False when another compactor created the key first
+    created: bool
+
+
+@dataclass(kw_only=True)
+class CompactionReport:
+    written: list[HourResult] = field(default_factory=list)
+    #: hours another compactor (or an earlier run) created while this one worked on them
+    lost_races: list[Hour] = field(default_factory=list)
+    already_compacted: int = 0
+    #: hours not closed yet (the grace period has not passed)
+    open_hours: list[Hour] = field(default_factory=list)
+    #: compacted hours with Avro objects their compaction did not include: hour -> late keys
+    late_files: dict[Hour, list[str]] = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        rows = sum(r.rows for r in self.written)
+        sources = sum(r.source_objects for r in self.written)
+        lines = [
+            f"hours compacted now:       {len(self.written)} ({sources} Avro objects, "
+            f"{sum(r.source_rows for r in self.written)} rows -> {rows} unique rows, "
+            f"{sum(r.bytes for r in self.written)} Parquet bytes)",
+            f"hours already compacted:   {self.already_compacted}",
+            f"hours compacted by another compactor meanwhile: {len(self.lost_races)}",
+            f"hours still open:          {len(self.open_hours)}",
+        ]
+        for r in self.written:
+            lines.append(f"  {r.hour}: {r.source_objects} objects, {r.source_rows} rows -> {r.rows} rows in {r.key}")
+        if self.late_files:
+            lines.append(
+                f"late files (in compacted hours, not in their compaction; reconcile reads them): "
+                f"{sum(len(v) for v in self.late_files.values())} in {len(self.late_files)} hours"
+            )
+        return lines
+
+
+def head_sources(s3: Any, bucket: str, key: str) -> int | None:
+    """How many source objects the compacted object at ``key`` was made from (None if absent)."""
+    try:
+        meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise CompactionError(f"HeadObject s3://{bucket}/{key}: {error_code(exc)}", code=error_code(exc)) from exc
+    return int(meta.get(SOURCE_OBJECTS_META, "0"))
+
+
+def _avro_rows(objects: Iterable[tuple[str, bytes]]) -> Iterator[dict[str, Any]]:
+    for _, body in objects:
+        yield from read_avro(body)
+
+
+def compact_hour(s3: Any, bucket: str, hour: Hour, keys: list[str], *, config: CompactionConfig) -> HourResult:
+    """Compact one hour from ``keys`` (its Avro objects); creates its key only if absent."""
+    winners = Winners()
+    for row in _avro_rows(fetch_objects(s3, bucket, keys, window=config.window)):
+        winners.observe(row)
+    source_rows = winners.rows_seen
+    key = compacted_key(hour)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        writer = ParquetHourWriter(spool, config=config)
+        for row in _avro_rows(fetch_objects(s3, bucket, keys, window=config.window)):
+            if winners.take(row):
+                writer.add(row)
+        writer.close(keys)
+        if len(winners):
+            # an object changed between the passes (it never should: archive objects are create-only)
+            raise CompactionError(f"{hour}: {len(winners)} events of pass 1 were not found in pass 2", code="Changed")
+        size = spool.tell()
+        if size > S3_MAX_PUT_OBJECT_BYTES:
+            raise CompactionError(f"{hour}: {size} bytes is more than one PutObject takes", code="TooLarge")
+        spool.seek(0)
+        try:
+            s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=spool,
+                ContentLength=size,
+                ContentType=PARQUET_CONTENT_TYPE,
+                Metadata={SOURCE_OBJECTS_META: str(len(keys)), ROWS_META: str(writer.rows_written)},
+                IfNoneMatch="*",
+            )
+            created = True
+        except ClientError as exc:
+            code = error_code(exc)
+            if code != _KEY_TAKEN:
+                raise CompactionError(f"PutObject s3://{bucket}/{key}: {code}", code=code) from exc
+            created = False
+    log.info("%s: %s objects, %s rows -> %s rows (%s)", hour, len(keys), source_rows, writer.rows_written, created)
+    return HourResult(
+        hour=hour,
+        key=key,
+        source_objects=len(keys),
+        source_rows=source_rows,
+        rows=writer.rows_written,
+        bytes=size,
+        created=created,
+    )
+
+
+def compacted_sources(s3: Any, bucket: str, key: str) -> list[str]:
+    """The Avro keys the compacted object at ``key`` was made from (read from its footer)."""
+    import pyarrow.parquet as pq
+
+    body = next(iter(fetch_objects(s3, bucket, [key], window=1)))[1]
+    return source_keys_of(pq.ParquetFile(_buffer(body)).metadata)
+
+
+def _buffer(body: bytes) -> Any:
+    import pyarrow as pa
+
+    return pa.BufferReader(body)
+
+
+def compact(
+    *,
+    s3: Any,
+    bucket: str,
+    config: CompactionConfig | None = None,
+    now_ms: int | None = None,
+    clock: Callable[[], float] = time.time,
+    progress: Progress | None = None,
+) -> CompactionReport:
+    """Compact every closed hour under ``events/`` that has no compacted object yet."""
+    config = config or CompactionConfig()
+    now = now_ms if now_ms is not None else int(clock() * 1000)
+    progress = progress or Progress(enabled=False)
+    by_hour = group_by_hour(key for key, _ in list_objects(s3, bucket, EVENTS_PREFIX))
+    done = {
+        hour: key
+        for key, _ in list_objects(s3, bucket, COMPACTED_PREFIX)
+        if (hour := Hour.of_key(key)) is not None and key == compacted_key(hour)
+    }
+    report = CompactionReport()
+    bar = progress.bar("hours", total=len(by_hour))
+    for hour, keys in by_hour.items():
+        bar.update()
+        if hour in done:
+            report.already_compacted += 1
+            compacted_count = head_sources(s3, bucket, done[hour])
+            if compacted_count is not None and compacted_count < len(keys):
+                included = set(compacted_sources(s3, bucket, done[hour]))
+                late = [k for k in keys if k not in included]
+                if late:
+                    report.late_files[hour] = late
+                    log.warning("%s: %s Avro objects arrived after its compaction", hour, len(late))
+            continue
+        if not config.is_closed(hour, now):
+            report.open_hours.append(hour)
+            continue
+        result = compact_hour(s3, bucket, hour, keys, config=config)
+        if result.created:
+            report.written.append(result)
+        else:
+            report.lost_races.append(hour)
+    progress.close()
+    return report
+
+
+def describe_json(report: CompactionReport) -> str:
+    """The report as one JSON object (for a scheduler's log)."""
+    return json.dumps(
+        {
+            "written": [{"hour": str(r.hour), "rows": r.rows, "sources": r.source_objects} for r in report.written],
+            "lost_races": [str(h) for h in report.lost_races],
+            "already_compacted": report.already_compacted,
+            "open_hours": [str(h) for h in report.open_hours],
+            "late_files": {str(h): len(v) for h, v in report.late_files.items()},
+        }
+    )
