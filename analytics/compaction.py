@@ -185,23 +185,15 @@ def _millis(value: Any) -> int:
     return int(value)
 
 
-def plain_schema(schema: Any) -> Any:
-    """An Avro schema without docs and logical types: timestamps read as epoch-millisecond longs,
-    as Athena's tables see them."""
-    if isinstance(schema, dict):
-        return {k: plain_schema(v) for k, v in schema.items() if k not in ("doc", "logicalType")}
-    if isinstance(schema, list):
-        return [plain_schema(v) for v in schema]
-    return schema
-
-
-def read_avro(data: bytes, schema_name: str = schemas.ARCHIVED_EVENT) -> list[dict[str, Any]]:
-    """Rows of one Avro container file, timestamps as epoch milliseconds."""
+def read_avro(data: bytes) -> list[dict[str, Any]]:
+    """Rows of one Avro container file, timestamps as epoch milliseconds (as Athena reads them)."""
     import fastavro
 
-    reader_schema = fastavro.parse_schema(plain_schema(schemas.latest(schema_name).schema))
-    records = fastavro.reader(io.BytesIO(data), reader_schema=reader_schema)
-    return [dict(row) for row in records if isinstance(row, dict)]
+    rows = []
+    for record in fastavro.reader(io.BytesIO(data)):
+        if isinstance(record, dict):
+            rows.append({k: schemas.to_epoch_ms(v) if isinstance(v, datetime) else v for k, v in record.items()})
+    return rows
 
 
 def arrow_type(avro: Any) -> Any:

@@ -92,7 +92,7 @@ def load_tables(s3: Any, bucket: str, *, window: int = 8) -> dict[str, Any]:
     def avro_parts(keys: list[tuple[str, Hour]], schema_name: str) -> list[Any]:
         hours = dict(keys)
         return [
-            _with_partition(arrow_table(read_avro(body, schema_name), schema_name), hours[key])
+            _with_partition(arrow_table(read_avro(body), schema_name), hours[key])
             for key, body in fetch_objects(s3, bucket, [k for k, _ in keys], window=window)
         ]
 
