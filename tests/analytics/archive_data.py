@@ -47,7 +47,7 @@ class Archive:
                 out.append(ArchiveFile.of(rows[start : start + rows_per_file]))
         return out
 
-    def upload(self, s3: Any, bucket: str, rows_per_file: int = 7) -> int:
+    def upload(self, s3: Any, bucket: str, rows_per_file: int = 15) -> int:
         files = self.files(rows_per_file)
         for f in files:
             s3.put_object(Bucket=bucket, Key=f.key, Body=f.body)
