@@ -105,6 +105,9 @@ class CompactionConfig:
     compression: str = "zstd"
     #: archive objects fetched concurrently per hour
     window: int = 8
+    #: an hour whose Avro objects total at most this many bytes is fetched once and kept in
+    #: memory for both passes; a bigger one is fetched twice (memory stays bounded)
+    keep_bytes: int = 128 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.grace_ms < 0:
@@ -115,6 +118,8 @@ class CompactionConfig:
             raise ConfigError("compression", f"must be one of {', '.join(COMPRESSIONS)}")
         if self.window < 1:
             raise ConfigError("window", "must be at least 1")
+        if self.keep_bytes < 0:
+            raise ConfigError("keep_bytes", "must not be negative")
 
     def is_closed(self, hour: Hour, now_ms: int) -> bool:
         """The closing rule: the hour ended at least ``grace_ms`` before ``now_ms``."""

@@ -113,16 +113,26 @@ def _avro_rows(objects: Iterable[tuple[str, bytes]]) -> Iterator[dict[str, Any]]
         yield from read_avro(body)
 
 
-def compact_hour(s3: Any, bucket: str, hour: Hour, keys: list[str], *, config: CompactionConfig) -> HourResult:
-    """Compact one hour from ``keys`` (its Avro objects); creates its key only if absent."""
+def compact_hour(
+    s3: Any, bucket: str, hour: Hour, keys: list[str], *, config: CompactionConfig, total_bytes: int | None = None
+) -> HourResult:
+    """Compact one hour from ``keys`` (its Avro objects, ``total_bytes`` together); creates its
+    key only if absent."""
+    kept: list[tuple[str, bytes]] | None = None
+    if total_bytes is not None and total_bytes <= config.keep_bytes:
+        kept = list(fetch_objects(s3, bucket, keys, window=config.window))
+
+    def objects() -> Iterable[tuple[str, bytes]]:
+        return kept if kept is not None else fetch_objects(s3, bucket, keys, window=config.window)
+
     winners = Winners()
-    for row in _avro_rows(fetch_objects(s3, bucket, keys, window=config.window)):
+    for row in _avro_rows(objects()):
         winners.observe(row)
     source_rows = winners.rows_seen
     key = compacted_key(hour)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         writer = ParquetHourWriter(spool, config=config)
-        for row in _avro_rows(fetch_objects(s3, bucket, keys, window=config.window)):
+        for row in _avro_rows(objects()):
             if winners.take(row):
                 writer.add(row)
         writer.close(keys)
@@ -188,7 +198,8 @@ def compact(
     config = config or CompactionConfig()
     now = now_ms if now_ms is not None else int(clock() * 1000)
     progress = progress or Progress(enabled=False)
-    by_hour = group_by_hour(key for key, _ in list_objects(s3, bucket, EVENTS_PREFIX))
+    sizes = dict(list_objects(s3, bucket, EVENTS_PREFIX))
+    by_hour = group_by_hour(sizes)
     done = {
         hour: key
         for key, _ in list_objects(s3, bucket, COMPACTED_PREFIX)
@@ -211,7 +222,7 @@ def compact(
         if not config.is_closed(hour, now):
             report.open_hours.append(hour)
             continue
-        result = compact_hour(s3, bucket, hour, keys, config=config)
+        result = compact_hour(s3, bucket, hour, keys, config=config, total_bytes=sum(sizes[k] for k in keys))
         if result.created:
             report.written.append(result)
         else:

@@ -120,7 +120,9 @@ def test_two_concurrent_compactors_write_each_hour_once(
     def compactor() -> CompactionReport:
         client = local_aws.client("s3")
         client.meta.events.register("before-call.s3.PutObject", wait_for_the_other)
-        return compact(s3=client, bucket=bucket, config=CONFIG, now_ms=NOW_MS)
+        # keep_bytes=0: each compactor fetches every object twice (the bounded-memory path)
+        config = CompactionConfig(grace_ms=CONFIG.grace_ms, row_group_rows=CONFIG.row_group_rows, keep_bytes=0)
+        return compact(s3=client, bucket=bucket, config=config, now_ms=NOW_MS)
 
     with ThreadPoolExecutor(2) as pool:
         reports = [f.result() for f in [pool.submit(compactor), pool.submit(compactor)]]
