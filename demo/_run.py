@@ -32,6 +32,8 @@ from foundation.settings import AwsSettings, PipelineNames
 from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally, Population, SpikeShape
 from reconcile import ReconcileReport, reconcile
 
+from ._analytics import EXAMPLE as ANALYTICS_EXAMPLE
+from ._analytics import analytics_lines
 from ._errors import CaughtUpTimeout, DemoError
 from ._watch import ArchiveWatcher
 
@@ -126,6 +128,8 @@ class DemoSummary:
     report: ReconcileReport | None = None
     work_dir: Path | None = None
     interrupted: bool = False
+    #: compaction and one example query's answer, as summary lines
+    analytics: list[str] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
@@ -416,6 +420,9 @@ def run_demo(
 
             say("reconciling the archive with the table")
             summary.report = _reconcile_until_agreed(s3, dynamodb, names, config)
+            if summary.report.ok:
+                say(f"compacting the archive and asking it: {ANALYTICS_EXAMPLE}")
+                summary.analytics = analytics_lines(s3, names.bucket)
     except KeyboardInterrupt:
         stop.set()
         summary.interrupted = True

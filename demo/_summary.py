@@ -40,6 +40,7 @@ def describe_demo(summary: DemoSummary, config: DemoConfig) -> list[str]:
                 f"differing {report.mismatched_items}, without archived event {report.items_without_archived_event}, "
                 f"archived twice {report.duplicate_records}"
             ]
+    lines += summary.analytics
     lines += [
         f"  Athena DDL:                   nicelist athena-ddl --bucket {config.names.bucket}",
     ]

@@ -170,3 +170,18 @@ def test_examples_transpile_to_duckdb() -> None:
     for name, statement in athena_examples(AthenaNames(bucket="b")).items():
         assert to_duckdb(statement.sql), name
     assert "APPROX_QUANTILE" in to_duckdb("SELECT approx_percentile(x, 0.99) FROM t").upper()
+
+
+def test_the_demo_ends_with_an_example_answer(local_aws: LocalAWS) -> None:
+    from demo._analytics import analytics_lines
+
+    s3 = local_aws.client("s3")
+    bucket = unique_name("demo-analytics")
+    s3.create_bucket(Bucket=bucket)
+    archive = build(start_ms=BASE_MS, hours=2, events_per_hour=30, seed=3)
+    files = archive.upload(s3, bucket)
+    lines = analytics_lines(s3, bucket)
+    text = "\n".join(lines)
+    assert f"{files} Avro objects -> 2 Parquet ({len(archive.rows)} rows -> {len(archive.unique())} unique)" in text
+    top = busiest_elves(archive)[0]
+    assert any(line.split()[:2] == [top[0], top[1]] for line in lines), text
