@@ -4,6 +4,7 @@ every archived event once; reconcile reads the compacted archive."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from analytics import CompactedArchive, CompactionConfig, CompactionReport, Hour
 from analytics.compaction import COMPACTED_PREFIX
 from consumer.archive import ArchiveFile
 from localaws import LocalAWS
+from nicelist.cli import main
 from reconcile import reconcile
 from tests.analytics.archive_data import HOUR_MS, Archive, build, event_ids
 from tests.archive_fixtures import table_item
@@ -177,6 +179,21 @@ def test_late_files_are_reported_and_reconcile_reads_them(
     assert found.kids_archived == len(latest) and found.table_items == len(latest)
     raw = reconcile(s3=s3, dynamodb=dynamodb, bucket=bucket, table=table)
     assert raw.archived_rows == len(archive.rows) and raw.table_items == len(latest)
+    common = ["--endpoint", local_aws.endpoint_url, "--bucket", bucket]
+    assert main(["reconcile", "--archive", "compacted", "--table", table, "--no-progress", *common]) == 0
+
+
+def test_the_compact_command(local_aws: LocalAWS, archive_bucket: tuple[Any, str, Archive], capsys: Any) -> None:
+    s3, bucket, archive = archive_bucket
+    common = ["--endpoint", local_aws.endpoint_url, "--bucket", bucket, "--no-progress"]
+    # by the wall clock every hour of December 2025 is long closed
+    assert main(["compact", "--grace-minutes", "0", "--json", *common]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert len(first["written"]) == HOURS and first["open_hours"] == []
+    assert sum(h["rows"] for h in first["written"]) == len(archive.unique())
+    assert main(["compact", "--compression", "snappy", *common]) == 0
+    assert f"hours already compacted:   {HOURS}" in capsys.readouterr().out
+    assert main(["compact", "--row-group-rows", "0", *common]) == 2
 
 
 def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
