@@ -17,9 +17,10 @@ One row per ``event_id``: the latest Kinesis arrival, ordered by ``(arrived_at, 
 sequence_number as a number, subsequence_number)``, the order the ``events_unique`` view uses.
 An event's copies share ``observed_at`` and so its hour: de-duplicating per hour is complete.
 
-Memory per hour: :class:`Winners` keeps one small tuple per distinct event (two passes over the
-hour's files: find the winners, then write them), and :class:`ParquetHourWriter` buffers at most
-one row group as Arrow columns.
+Memory per hour is bounded: :class:`Winners` keeps one small tuple per distinct event of the
+bucket being de-duplicated (an hour bigger than ``pass_bytes`` of Avro is split into buckets of
+events by CRC-32 of ``event_id`` and read once per bucket, plus once), and
+:class:`ParquetHourWriter` buffers at most one row group as Arrow columns.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,9 +49,12 @@ COMPACTED_FILE_NAME = "events.parquet"
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 #: an hour is closed this long after it ended (worker file age + checkpoint lag + reporting delay)
 DEFAULT_GRACE_MS = 2 * 3600 * 1000
-#: Athena reads Parquet row groups in parallel; tens of MB compressed per group is its sweet spot,
-#: about 25 bytes per compressed row here, so 1 M rows ~ 25 MB (and ~150 MB of Arrow buffer).
-DEFAULT_ROW_GROUP_ROWS = 1_000_000
+#: Athena reads Parquet row groups in parallel and likes tens of MB per group; a row takes about
+#: 80 B compressed here (UUIDs and sequence numbers hardly compress) and ~300 B as Arrow while
+#: buffered, so 500 k rows ~ 40 MB on S3 and ~150 MB of memory.
+DEFAULT_ROW_GROUP_ROWS = 500_000
+#: about 100-200 B of Avro per row, ~400 B per distinct event in :class:`Winners`: ~150 MB
+DEFAULT_PASS_BYTES = 64 * 1024 * 1024
 #: rows converted from Python dicts to Arrow at a time (bounds the dict buffer)
 ARROW_BATCH_ROWS = 10_000
 COMPRESSIONS = ("zstd", "snappy", "gzip")
@@ -105,9 +110,10 @@ class CompactionConfig:
     compression: str = "zstd"
     #: archive objects fetched concurrently per hour
     window: int = 8
-    #: an hour whose Avro objects total at most this many bytes is fetched once and kept in
-    #: memory for both passes; a bigger one is fetched twice (memory stays bounded)
-    keep_bytes: int = 128 * 1024 * 1024
+    #: Avro bytes de-duplicated at a time: an hour with at most this many is fetched once and
+    #: kept in memory; a bigger one is split into :func:`buckets_for` buckets of events (by
+    #: CRC-32 of event_id) and every object is fetched once per bucket plus once
+    pass_bytes: int = DEFAULT_PASS_BYTES
 
     def __post_init__(self) -> None:
         if self.grace_ms < 0:
@@ -118,8 +124,8 @@ class CompactionConfig:
             raise ConfigError("compression", f"must be one of {', '.join(COMPRESSIONS)}")
         if self.window < 1:
             raise ConfigError("window", "must be at least 1")
-        if self.keep_bytes < 0:
-            raise ConfigError("keep_bytes", "must not be negative")
+        if self.pass_bytes < 1:
+            raise ConfigError("pass_bytes", "must be at least 1")
 
     def is_closed(self, hour: Hour, now_ms: int) -> bool:
         """The closing rule: the hour ended at least ``grace_ms`` before ``now_ms``."""
@@ -135,6 +141,16 @@ def group_by_hour(keys: Iterable[str]) -> dict[Hour, list[str]]:
         if hour is not None:
             found.setdefault(hour, []).append(key)
     return {hour: sorted(found[hour]) for hour in sorted(found)}
+
+
+def buckets_for(total_bytes: int, pass_bytes: int) -> int:
+    """How many buckets of events an hour of ``total_bytes`` of Avro is de-duplicated in."""
+    return max(1, -(-total_bytes // pass_bytes))
+
+
+def bucket_of(event_id: str, buckets: int) -> int:
+    """The bucket of an event: stable across processes (CRC-32, not Python's salted hash)."""
+    return zlib.crc32(event_id.encode()) % buckets if buckets > 1 else 0
 
 
 def arrival_order(row: Mapping[str, Any]) -> tuple[int, str, int, str, int]:

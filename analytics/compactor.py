@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -24,7 +25,7 @@ from botocore.exceptions import ClientError
 from foundation.aws_errors import error_code
 from foundation.limits import S3_MAX_PUT_OBJECT_BYTES
 from foundation.progress import Progress
-from reconcile import SourceError, fetch_objects, list_objects
+from reconcile import SourceError, fetch_objects
 
 from .compaction import (
     COMPACTED_PREFIX,
@@ -36,6 +37,8 @@ from .compaction import (
     Hour,
     ParquetHourWriter,
     Winners,
+    bucket_of,
+    buckets_for,
     compacted_key,
     group_by_hour,
     read_avro,
@@ -46,6 +49,10 @@ log = logging.getLogger(__name__)
 
 #: a compacted file is built in memory up to this size, then in a temporary file on disk
 SPOOL_BYTES = 64 * 1024 * 1024
+#: late files are looked for only in compacted hours holding an Avro object written less than
+#: this long before the hour's compaction: a run that takes less than this (list to last PUT)
+#: cannot have missed an older one, so a steady-state run costs no request per old hour
+LATE_CHECK_MARGIN = timedelta(hours=24)
 _KEY_TAKEN = "PreconditionFailed"
 
 
@@ -97,6 +104,19 @@ class CompactionReport:
         return lines
 
 
+def listing(s3: Any, bucket: str, prefix: str) -> dict[str, tuple[int, datetime]]:
+    """``key -> (size, last modified)`` of every object under ``prefix``."""
+    found = {}
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", ()):
+                found[obj["Key"]] = (int(obj["Size"]), obj["LastModified"])
+    except ClientError as exc:
+        code = error_code(exc)
+        raise CompactionError(f"listing s3://{bucket}/{prefix}: {code}", code=code) from exc
+    return found
+
+
 def head_sources(s3: Any, bucket: str, key: str) -> int | None:
     """How many source objects the compacted object at ``key`` was made from (None if absent)."""
     try:
@@ -118,27 +138,35 @@ def compact_hour(
 ) -> HourResult:
     """Compact one hour from ``keys`` (its Avro objects, ``total_bytes`` together); creates its
     key only if absent."""
-    kept: list[tuple[str, bytes]] | None = None
-    if total_bytes is not None and total_bytes <= config.keep_bytes:
-        kept = list(fetch_objects(s3, bucket, keys, window=config.window))
+    total = total_bytes if total_bytes is not None else config.pass_bytes + 1
+    buckets = buckets_for(total, config.pass_bytes)
+    kept = list(fetch_objects(s3, bucket, keys, window=config.window)) if buckets == 1 else None
 
-    def objects() -> Iterable[tuple[str, bytes]]:
-        return kept if kept is not None else fetch_objects(s3, bucket, keys, window=config.window)
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        objects = kept if kept is not None else fetch_objects(s3, bucket, keys, window=config.window)
+        for row in _avro_rows(objects):
+            yield bucket_of(str(row["event_id"]), buckets), row
 
-    winners = Winners()
-    for row in _avro_rows(objects()):
-        winners.observe(row)
-    source_rows = winners.rows_seen
+    source_rows = 0
     key = compacted_key(hour)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         writer = ParquetHourWriter(spool, config=config)
-        for row in _avro_rows(objects()):
-            if winners.take(row):
-                writer.add(row)
+        # read r finds the winners of bucket r and writes those of bucket r - 1
+        taking: Winners | None = None
+        for r in range(buckets + 1):
+            finding = Winners() if r < buckets else None
+            for b, row in rows():
+                if finding is not None and b == r:
+                    finding.observe(row)
+                elif taking is not None and b == r - 1 and taking.take(row):
+                    writer.add(row)
+            if taking is not None and len(taking):
+                # an object changed between reads (it never should: archive objects are create-only)
+                raise CompactionError(f"{hour}: {len(taking)} events were not found again", code="Changed")
+            if finding is not None:
+                source_rows += finding.rows_seen
+            taking = finding
         writer.close(keys)
-        if len(winners):
-            # an object changed between the passes (it never should: archive objects are create-only)
-            raise CompactionError(f"{hour}: {len(winners)} events of pass 1 were not found in pass 2", code="Changed")
         size = spool.tell()
         if size > S3_MAX_PUT_OBJECT_BYTES:
             raise CompactionError(f"{hour}: {size} bytes is more than one PutObject takes", code="TooLarge")
@@ -159,7 +187,15 @@ def compact_hour(
             if code != _KEY_TAKEN:
                 raise CompactionError(f"PutObject s3://{bucket}/{key}: {code}", code=code) from exc
             created = False
-    log.info("%s: %s objects, %s rows -> %s rows (%s)", hour, len(keys), source_rows, writer.rows_written, created)
+    log.info(
+        "%s: %s objects, %s rows -> %s rows in %s bucket(s); created: %s",
+        hour,
+        len(keys),
+        source_rows,
+        writer.rows_written,
+        buckets,
+        created,
+    )
     return HourResult(
         hour=hour,
         key=key,
@@ -198,11 +234,11 @@ def compact(
     config = config or CompactionConfig()
     now = now_ms if now_ms is not None else int(clock() * 1000)
     progress = progress or Progress(enabled=False)
-    sizes = dict(list_objects(s3, bucket, EVENTS_PREFIX))
-    by_hour = group_by_hour(sizes)
+    avro = listing(s3, bucket, EVENTS_PREFIX)
+    by_hour = group_by_hour(avro)
     done = {
-        hour: key
-        for key, _ in list_objects(s3, bucket, COMPACTED_PREFIX)
+        hour: (key, modified)
+        for key, (_, modified) in listing(s3, bucket, COMPACTED_PREFIX).items()
         if (hour := Hour.of_key(key)) is not None and key == compacted_key(hour)
     }
     report = CompactionReport()
@@ -211,9 +247,12 @@ def compact(
         bar.update()
         if hour in done:
             report.already_compacted += 1
-            compacted_count = head_sources(s3, bucket, done[hour])
+            key, compacted_at = done[hour]
+            if all(avro[k][1] < compacted_at - LATE_CHECK_MARGIN for k in keys):
+                continue  # every object is older than any run that could have missed it
+            compacted_count = head_sources(s3, bucket, key)
             if compacted_count is not None and compacted_count < len(keys):
-                included = set(compacted_sources(s3, bucket, done[hour]))
+                included = set(compacted_sources(s3, bucket, key))
                 late = [k for k in keys if k not in included]
                 if late:
                     report.late_files[hour] = late
@@ -222,7 +261,7 @@ def compact(
         if not config.is_closed(hour, now):
             report.open_hours.append(hour)
             continue
-        result = compact_hour(s3, bucket, hour, keys, config=config, total_bytes=sum(sizes[k] for k in keys))
+        result = compact_hour(s3, bucket, hour, keys, config=config, total_bytes=sum(avro[k][0] for k in keys))
         if result.created:
             report.written.append(result)
         else:

@@ -28,7 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="an hour is closed this long after it ended (default %(default)s)",
     )
     parser.add_argument("--compression", default="zstd", choices=("zstd", "snappy", "gzip"))
-    parser.add_argument("--row-group-rows", type=int, default=1_000_000, help="rows per Parquet row group")
+    parser.add_argument("--row-group-rows", type=int, default=500_000, help="rows per Parquet row group")
+    parser.add_argument(
+        "--pass-mb",
+        type=float,
+        default=64,
+        help="Avro MiB de-duplicated in memory at a time; bigger hours are read once per bucket (default 64)",
+    )
     parser.add_argument("--window", type=int, default=8, help="archive objects fetched concurrently (default 8)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
@@ -52,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             compression=args.compression,
             row_group_rows=args.row_group_rows,
             window=args.window,
+            pass_bytes=int(args.pass_mb * 1024 * 1024),
         )
     except ConfigError as exc:
         print(f"compact: {exc}", file=sys.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import zlib
+from collections import Counter
 
 import pyarrow.parquet as pq
 import pytest
@@ -110,3 +112,13 @@ def test_avro_is_read_with_epoch_millisecond_timestamps() -> None:
     archive = build(start_ms=BASE_MS, hours=1, events_per_hour=3, resend_fraction=0.0)
     f = ArchiveFile.of(sorted(archive.rows, key=lambda r: r["observed_at"]))
     assert [r["observed_at"] for r in read_avro(f.body)] == [r["observed_at"] for r in f.rows]
+
+
+def test_big_hours_are_split_into_stable_buckets_of_events() -> None:
+    from analytics.compaction import bucket_of, buckets_for
+
+    assert (buckets_for(0, 100), buckets_for(100, 100), buckets_for(101, 100), buckets_for(1000, 100)) == (1, 1, 2, 10)
+    assert bucket_of("any", 1) == 0
+    spread = Counter(bucket_of(f"event-{i}", 4) for i in range(4000))
+    assert set(spread) == {0, 1, 2, 3} and min(spread.values()) > 800
+    assert bucket_of("event-7", 4) == bucket_of("event-7", 4) == zlib.crc32(b"event-7") % 4

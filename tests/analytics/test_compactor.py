@@ -122,8 +122,8 @@ def test_two_concurrent_compactors_write_each_hour_once(
     def compactor() -> CompactionReport:
         client = local_aws.client("s3")
         client.meta.events.register("before-call.s3.PutObject", wait_for_the_other)
-        # keep_bytes=0: each compactor fetches every object twice (the bounded-memory path)
-        config = CompactionConfig(grace_ms=CONFIG.grace_ms, row_group_rows=CONFIG.row_group_rows, keep_bytes=0)
+        # a small pass_bytes: each hour is de-duplicated in several buckets (the bounded-memory path)
+        config = CompactionConfig(grace_ms=CONFIG.grace_ms, row_group_rows=CONFIG.row_group_rows, pass_bytes=4000)
         return compact(s3=client, bucket=bucket, config=config, now_ms=NOW_MS)
 
     with ThreadPoolExecutor(2) as pool:
