@@ -150,7 +150,7 @@ class LocalAthena:
     def from_s3(cls, s3: Any, bucket: str, *, names: AthenaNames | None = None, window: int = 8) -> LocalAthena:
         return cls(load_tables(s3, bucket, window=window), names=names or AthenaNames(bucket=bucket))
 
-    def query(self, sql: str) -> QueryResult:
+    def run_sql(self, sql: str) -> QueryResult:
         """Run one Trino (Athena) statement."""
         cursor = self._db.execute(to_duckdb(sql))
         columns = [d[0] for d in cursor.description or ()]

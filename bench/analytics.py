@@ -191,7 +191,7 @@ def _best_cpu(work: Any, repeat: int = 3) -> float:
 
 def _timed(db: Any, sql: str) -> float:
     start = time.monotonic()
-    db.query(sql)
+    db.run_sql(sql)
     return (time.monotonic() - start) * 1000
 
 

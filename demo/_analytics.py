@@ -35,7 +35,7 @@ def analytics_lines(s3: Any, bucket: str) -> list[str]:
         names = AthenaNames(bucket=bucket)
         example = athena_examples(names)[EXAMPLE]
         with LocalAthena.from_s3(s3, bucket, names=names) as db:
-            answer = db.query(example.sql)
+            answer = db.run_sql(example.sql)
     except (CompactionError, SourceError, ClientError) as exc:
         log.warning("compaction or the local query failed: %s", exc)
         return [f"  compaction and local query:   FAILED ({exc})"]

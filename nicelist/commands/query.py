@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if args.show_sql:
             print(to_duckdb(sql), file=sys.stderr)
         with LocalAthena.from_s3(aws.client("s3"), names.bucket, names=athena) as db:
-            result = db.query(sql)
+            result = db.run_sql(sql)
     except SourceError as exc:
         print(f"query: {exc}", file=sys.stderr)
         return 2
