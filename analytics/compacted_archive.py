@@ -16,7 +16,7 @@ from typing import Any
 from reconcile import DEFAULT_WINDOW, fetch_objects, list_objects
 
 from .compaction import COMPACTED_PREFIX, EVENTS_PREFIX, Hour, compacted_key, group_by_hour, read_avro
-from .compactor import compacted_sources, head_sources
+from .compactor import late_keys
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,8 @@ class CompactedArchive:
                 continue
             out.append(key)
             self.parquet_objects += 1
-            covered = head_sources(self._s3, self._bucket, key) or 0
-            if len(avro) > covered:
-                included = set(compacted_sources(self._s3, self._bucket, key))
-                late = [k for k in avro if k not in included]
+            late = late_keys(self._s3, self._bucket, hour, avro)
+            if late:
                 log.info("%s: %s Avro objects arrived after its compaction; reading them too", hour, len(late))
                 out += late
         self.avro_objects = len(out) - self.parquet_objects

@@ -25,8 +25,8 @@ events by CRC-32 of ``event_id`` and read once per bucket, plus once), and
 
 from __future__ import annotations
 
+import hashlib
 import io
-import json
 import re
 import zlib
 from collections.abc import Iterable, Mapping
@@ -40,11 +40,11 @@ from foundation.errors import ConfigError
 EVENTS_PREFIX = "events/"
 COMPACTED_PREFIX = "compacted/"
 DEAD_LETTER_PREFIX = "dead-letter/"
-#: Parquet footer key holding the JSON list of the Avro keys a compacted object was made from
-SOURCES_METADATA_KEY = b"nicelist.source_keys"
-#: S3 user metadata on the compacted object (``x-amz-meta-*``): how many source objects and rows
+#: S3 user metadata on the compacted object (``x-amz-meta-*``): how many source objects and rows,
+#: and the digest naming the object that lists the sources (:func:`sources_key`)
 SOURCE_OBJECTS_META = "source-objects"
 ROWS_META = "rows"
+SOURCES_DIGEST_META = "sources-digest"
 COMPACTED_FILE_NAME = "events.parquet"
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 #: an hour is closed this long after it ended (worker file age + checkpoint lag + reporting delay)
@@ -101,6 +101,18 @@ class Hour:
 def compacted_key(hour: Hour) -> str:
     """The one key an hour's compacted Parquet may have: it depends on the hour only."""
     return f"{COMPACTED_PREFIX}{hour.partition}/{COMPACTED_FILE_NAME}"
+
+
+def sources_digest(keys: Iterable[str]) -> str:
+    """A digest of a set of Avro keys (names the list of a compaction's sources)."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
+
+
+def sources_key(hour: Hour, digest: str) -> str:
+    """Where the JSON list of a compaction's source keys lives: content-addressed, so competing
+    compactors never disagree about it; the leading ``_`` makes Athena skip it. Kept out of the
+    Parquet footer, which every query reads."""
+    return f"{COMPACTED_PREFIX}{hour.partition}/_sources-{digest}.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -281,7 +293,7 @@ def _is_timestamp(avro: Any) -> bool:
 
 class ParquetHourWriter:
     """One hour's rows into one Parquet file: rows buffered as Arrow, a row group written each
-    ``row_group_rows``, the source keys in the footer."""
+    ``row_group_rows``."""
 
     def __init__(self, sink: IO[bytes], *, config: CompactionConfig) -> None:
         import pyarrow.parquet as pq
@@ -324,13 +336,6 @@ class ParquetHourWriter:
             self._batches = []
             self._buffered = 0
 
-    def close(self, source_keys: list[str]) -> None:
+    def close(self) -> None:
         self._flush()
-        self._writer.add_key_value_metadata({SOURCES_METADATA_KEY: json.dumps(source_keys).encode()})
         self._writer.close()
-
-
-def source_keys_of(parquet_metadata: Any) -> list[str]:
-    """The Avro keys a compacted file was made from (its footer says)."""
-    found = (parquet_metadata.metadata or {}).get(SOURCES_METADATA_KEY)
-    return list(json.loads(found)) if found else []

@@ -6,7 +6,9 @@ PreconditionFailed and counts the hour as done by someone else. A crash leaves n
 written (a PUT is atomic), so the hour is simply compacted by the next run. The Avro stays.
 
 The file is built in a spooled temporary file (in memory up to ``SPOOL_BYTES``, then on disk),
-so memory per hour is :class:`~analytics.compaction.Winners` plus one row group.
+so memory per hour is :class:`~analytics.compaction.Winners` of one bucket of events plus one
+row group. The list of source keys goes to a content-addressed ``_sources-<digest>.json`` beside
+the Parquet, written first, so late files can be told apart later.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .compaction import (
     PARQUET_CONTENT_TYPE,
     ROWS_META,
     SOURCE_OBJECTS_META,
+    SOURCES_DIGEST_META,
     CompactionConfig,
     Hour,
     ParquetHourWriter,
@@ -42,7 +45,8 @@ from .compaction import (
     compacted_key,
     group_by_hour,
     read_avro,
-    source_keys_of,
+    sources_digest,
+    sources_key,
 )
 
 log = logging.getLogger(__name__)
@@ -117,15 +121,54 @@ def listing(s3: Any, bucket: str, prefix: str) -> dict[str, tuple[int, datetime]
     return found
 
 
-def head_sources(s3: Any, bucket: str, key: str) -> int | None:
-    """How many source objects the compacted object at ``key`` was made from (None if absent)."""
+@dataclass(frozen=True, kw_only=True)
+class CompactedObject:
+    """What the compacted object of an hour says about itself (its S3 user metadata)."""
+
+    source_objects: int
+    sources_digest: str
+
+
+def head_compacted(s3: Any, bucket: str, key: str) -> CompactedObject | None:
+    """The compacted object at ``key`` (None if absent)."""
     try:
         meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata", {})
     except ClientError as exc:
-        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+        code = error_code(exc)
+        if code in ("404", "NoSuchKey", "NotFound"):
             return None
-        raise CompactionError(f"HeadObject s3://{bucket}/{key}: {error_code(exc)}", code=error_code(exc)) from exc
-    return int(meta.get(SOURCE_OBJECTS_META, "0"))
+        raise CompactionError(f"HeadObject s3://{bucket}/{key}: {code}", code=code) from exc
+    return CompactedObject(
+        source_objects=int(meta.get(SOURCE_OBJECTS_META, "0")), sources_digest=meta.get(SOURCES_DIGEST_META, "")
+    )
+
+
+def compacted_sources(s3: Any, bucket: str, hour: Hour, found: CompactedObject) -> list[str]:
+    """The Avro keys the hour's compaction was made from."""
+    body = next(iter(fetch_objects(s3, bucket, [sources_key(hour, found.sources_digest)], window=1)))[1]
+    return [str(k) for k in json.loads(body)]
+
+
+def late_keys(s3: Any, bucket: str, hour: Hour, keys: list[str]) -> list[str]:
+    """The Avro ``keys`` of a compacted hour that its compaction did not include."""
+    found = head_compacted(s3, bucket, compacted_key(hour))
+    if found is None or found.source_objects >= len(keys):
+        return []
+    included = set(compacted_sources(s3, bucket, hour, found))
+    return [k for k in keys if k not in included]
+
+
+def _put_if_absent(s3: Any, bucket: str, key: str, body: Any, **extra: Any) -> bool:
+    """Create ``key`` unless it exists: True if this call created it. (A retried PUT whose first
+    attempt landed reads as taken: the object is there once either way.)"""
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", **extra)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code != _KEY_TAKEN:
+            raise CompactionError(f"PutObject s3://{bucket}/{key}: {code}", code=code) from exc
+        return False
+    return True
 
 
 def _avro_rows(objects: Iterable[tuple[str, bytes]]) -> Iterator[dict[str, Any]]:
@@ -166,27 +209,27 @@ def compact_hour(
             if finding is not None:
                 source_rows += finding.rows_seen
             taking = finding
-        writer.close(keys)
+        writer.close()
         size = spool.tell()
         if size > S3_MAX_PUT_OBJECT_BYTES:
             raise CompactionError(f"{hour}: {size} bytes is more than one PutObject takes", code="TooLarge")
+        # the list of sources first: whoever sees the Parquet can read it
+        digest = sources_digest(keys)
+        _put_if_absent(s3, bucket, sources_key(hour, digest), json.dumps(sorted(keys)).encode())
         spool.seek(0)
-        try:
-            s3.put_object(
-                Bucket=bucket,
-                Key=key,
-                Body=spool,
-                ContentLength=size,
-                ContentType=PARQUET_CONTENT_TYPE,
-                Metadata={SOURCE_OBJECTS_META: str(len(keys)), ROWS_META: str(writer.rows_written)},
-                IfNoneMatch="*",
-            )
-            created = True
-        except ClientError as exc:
-            code = error_code(exc)
-            if code != _KEY_TAKEN:
-                raise CompactionError(f"PutObject s3://{bucket}/{key}: {code}", code=code) from exc
-            created = False
+        created = _put_if_absent(
+            s3,
+            bucket,
+            key,
+            spool,
+            ContentLength=size,
+            ContentType=PARQUET_CONTENT_TYPE,
+            Metadata={
+                SOURCE_OBJECTS_META: str(len(keys)),
+                ROWS_META: str(writer.rows_written),
+                SOURCES_DIGEST_META: digest,
+            },
+        )
     log.info(
         "%s: %s objects, %s rows -> %s rows in %s bucket(s); created: %s",
         hour,
@@ -205,20 +248,6 @@ def compact_hour(
         bytes=size,
         created=created,
     )
-
-
-def compacted_sources(s3: Any, bucket: str, key: str) -> list[str]:
-    """The Avro keys the compacted object at ``key`` was made from (read from its footer)."""
-    import pyarrow.parquet as pq
-
-    body = next(iter(fetch_objects(s3, bucket, [key], window=1)))[1]
-    return source_keys_of(pq.ParquetFile(_buffer(body)).metadata)
-
-
-def _buffer(body: bytes) -> Any:
-    import pyarrow as pa
-
-    return pa.BufferReader(body)
 
 
 def compact(
@@ -250,13 +279,10 @@ def compact(
             key, compacted_at = done[hour]
             if all(avro[k][1] < compacted_at - LATE_CHECK_MARGIN for k in keys):
                 continue  # every object is older than any run that could have missed it
-            compacted_count = head_sources(s3, bucket, key)
-            if compacted_count is not None and compacted_count < len(keys):
-                included = set(compacted_sources(s3, bucket, key))
-                late = [k for k in keys if k not in included]
-                if late:
-                    report.late_files[hour] = late
-                    log.warning("%s: %s Avro objects arrived after its compaction", hour, len(late))
+            late = late_keys(s3, bucket, hour, keys)
+            if late:
+                report.late_files[hour] = late
+                log.warning("%s: %s Avro objects arrived after its compaction", hour, len(late))
             continue
         if not config.is_closed(hour, now):
             report.open_hours.append(hour)

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             parquet_total += len(body)
             footers.append(pq.ParquetFile(pa.BufferReader(body)).metadata)
         compacted_objects = sum(
-            len(p.get("Contents", ()))
+            sum(1 for o in p.get("Contents", ()) if o["Key"].endswith(".parquet"))
             for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=COMPACTED_PREFIX)
         )
         with LocalAthena.from_s3(s3, bucket, names=names) as db:
@@ -170,7 +170,7 @@ def _pure_costs(bodies: list[bytes]) -> tuple[float, float]:
             for row in read_avro(body):
                 if winners.take(row):
                     writer.add(row)
-        writer.close([])
+        writer.close()
 
     def floor() -> None:
         for body in bodies:
