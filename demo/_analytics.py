@@ -6,6 +6,7 @@ more will land in them. Informational only: a failure becomes a summary line, ne
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from typing import Any
@@ -21,11 +22,11 @@ _SHOWN_ROWS = 5
 
 def analytics_lines(s3: Any, bucket: str) -> list[str]:
     """Summary lines: objects before and after compaction, and the example's answer."""
-    try:
-        from analytics import AthenaNames, CompactionConfig, CompactionError, LocalAthena, athena_examples, compact
-        from analytics.compaction import EVENTS_PREFIX
-    except ImportError as exc:  # pyarrow or duckdb missing: the analytics extra is not installed
-        return [f"  compaction and local query:   skipped ({exc}; pip install 'nicelist[analytics]')"]
+    missing = [name for name in ("pyarrow", "duckdb") if importlib.util.find_spec(name) is None]
+    if missing:  # the analytics extra is not installed
+        return [f"  compaction and local query:   skipped (no {', '.join(missing)}: pip install 'nicelist[analytics]')"]
+    from analytics import AthenaNames, CompactionConfig, CompactionError, LocalAthena, athena_examples, compact
+    from analytics.compaction import EVENTS_PREFIX
     from reconcile import SourceError, list_objects
 
     try:

@@ -43,6 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    try:
+        import pyarrow  # noqa: F401 - checked here to say what to install
+    except ImportError as exc:
+        print(f"compact: {exc}; pip install 'nicelist[analytics]'", file=sys.stderr)
+        return 2
     from analytics import CompactionConfig, CompactionError, compact
     from analytics.compactor import describe_json
     from foundation.errors import ConfigError

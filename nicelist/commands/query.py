@@ -33,8 +33,13 @@ def run(args: argparse.Namespace) -> int:
     import csv
     import sys
 
-    import duckdb
-    from sqlglot.errors import SqlglotError
+    try:
+        import duckdb
+        import pyarrow  # noqa: F401 - checked here to say what to install
+        from sqlglot.errors import SqlglotError
+    except ImportError as exc:
+        print(f"query: {exc}; pip install 'nicelist[analytics]'", file=sys.stderr)
+        return 2
 
     from analytics import AthenaNames, LocalAthena, athena_examples, to_duckdb
     from foundation.errors import ConfigError
