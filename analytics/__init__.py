@@ -5,6 +5,7 @@
 - ``compactor``: ``compact()`` against S3, exactly once per hour (create-only PUT)
 - ``compacted_archive``: the compacted archive as reconcile reads it
 - ``local_query``: DuckDB over the archive of any S3 endpoint, statements transpiled from Trino
+- ``scan_cost`` (pure): the bytes a query makes Athena read from Avro and from Parquet
 
 pyarrow and duckdb (the ``analytics`` extra) are imported only where they are used.
 """
