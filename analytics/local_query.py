@@ -75,9 +75,12 @@ def _concat(parts: list[Any], schema: Any) -> Any:
     return pa.concat_tables(parts) if parts else _empty(schema)
 
 
-def load_tables(s3: Any, bucket: str, *, window: int = 8) -> dict[str, Any]:
+def load_tables(
+    s3: Any, bucket: str, *, window: int = 8, first_day: str | None = None, last_day: str | None = None
+) -> dict[str, Any]:
     """``{table name: Arrow table}`` of the archive: the Avro events, the compacted Parquet and
-    the dead letters, each with ``dt`` and ``hour``."""
+    the dead letters, each with ``dt`` and ``hour``; only the days from ``first_day`` to
+    ``last_day`` (``yyyy-MM-dd``, both included) when given."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -85,8 +88,11 @@ def load_tables(s3: Any, bucket: str, *, window: int = 8) -> dict[str, Any]:
         found = []
         for key, _ in list_objects(s3, bucket, prefix):
             hour = Hour.of_key(key)
-            if hour is not None and key.endswith(suffix):
-                found.append((key, hour))
+            if hour is None or not key.endswith(suffix):
+                continue
+            if (first_day and hour.dt < first_day) or (last_day and hour.dt > last_day):
+                continue
+            found.append((key, hour))
         return found
 
     def avro_parts(keys: list[tuple[str, Hour]], schema_name: str) -> list[Any]:
@@ -147,8 +153,19 @@ class LocalAthena:
                 self._db.execute(to_duckdb(statement.sql))
 
     @classmethod
-    def from_s3(cls, s3: Any, bucket: str, *, names: AthenaNames | None = None, window: int = 8) -> LocalAthena:
-        return cls(load_tables(s3, bucket, window=window), names=names or AthenaNames(bucket=bucket))
+    def from_s3(
+        cls,
+        s3: Any,
+        bucket: str,
+        *,
+        names: AthenaNames | None = None,
+        window: int = 8,
+        first_day: str | None = None,
+        last_day: str | None = None,
+    ) -> LocalAthena:
+        """The archive in ``bucket`` (the days from ``first_day`` to ``last_day`` when given)."""
+        tables = load_tables(s3, bucket, window=window, first_day=first_day, last_day=last_day)
+        return cls(tables, names=names or AthenaNames(bucket=bucket))
 
     def run_sql(self, sql: str) -> QueryResult:
         """Run one Trino (Athena) statement."""

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bucket", help="archive bucket (default: $NICELIST_BUCKET or nicelist-archive)")
     parser.add_argument("--database", default="nicelist", help="database name the SQL uses (default nicelist)")
+    parser.add_argument("--from-day", metavar="YYYY-MM-DD", help="load only partitions from this day on")
+    parser.add_argument("--to-day", metavar="YYYY-MM-DD", help="load only partitions up to this day")
     parser.add_argument("--max-rows", type=int, default=50, help="rows to print (default %(default)s)")
     parser.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
 
@@ -65,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.show_sql:
             print(to_duckdb(sql), file=sys.stderr)
-        with LocalAthena.from_s3(aws.client("s3"), names.bucket, names=athena) as db:
+        db = LocalAthena.from_s3(
+            aws.client("s3"), names.bucket, names=athena, first_day=args.from_day, last_day=args.to_day
+        )
+        with db:
             result = db.run_sql(sql)
     except SourceError as exc:
         print(f"query: {exc}", file=sys.stderr)

@@ -159,6 +159,10 @@ def test_any_sql_and_the_examples_list(
     out = capsys.readouterr().out
     n = len(archive.unique())
     assert f"{n}  {n}" in out.splitlines()[2]
+    day = "SELECT count(*) AS n FROM nicelist.events_unique"
+    assert main(["query", day, "--from-day", "2025-12-23", "--to-day", "2025-12-23", "--csv", *args]) == 0
+    december = [r for r in archive.unique() if r["observed_at"] < BASE_MS + 24 * HOUR_MS]
+    assert capsys.readouterr().out.splitlines()[1] == str(len(december))
     assert main(["query", "SELECT nope FROM nicelist.events", *args]) == 2
     assert "query:" in capsys.readouterr().err
     assert main(["query", "--list-examples"]) == 0
