@@ -1,10 +1,10 @@
 """The archive as reconcile reads it after compaction: each compacted hour from its Parquet,
 every other hour (and any late file of a compacted hour) from its Avro objects.
 
-It implements :class:`reconcile.ArchiveReader`, so ``reconcile(..., archive=CompactedArchive(...))``
-checks the table against the compacted data; raw Avro may then be expired without losing the
-ability to reconcile. Rows come out as reconcile's Avro reader gives them, timestamps as epoch
-milliseconds (reconcile accepts both).
+It has the shape of :class:`reconcile.ArchiveReader` (a protocol, so no import of reconcile:
+both packages share a floor), and ``reconcile(..., archive=CompactedArchive(...))`` checks the
+table against the compacted data; raw Avro may then be expired without losing the ability to
+reconcile. Timestamps come out as epoch milliseconds (reconcile accepts them).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from reconcile import DEFAULT_WINDOW, fetch_objects, list_objects
-
 from .compaction import COMPACTED_PREFIX, EVENTS_PREFIX, Hour, compacted_key, group_by_hour, read_avro
 from .compactor import late_keys
+from .s3_objects import DEFAULT_WINDOW, fetch_objects, listing
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +40,10 @@ class CompactedArchive:
         self.parquet_objects = 0
 
     def keys(self) -> list[str]:
-        by_hour = group_by_hour(key for key, _ in list_objects(self._s3, self._bucket, EVENTS_PREFIX))
+        by_hour = group_by_hour(listing(self._s3, self._bucket, EVENTS_PREFIX))
         compacted = {
             hour: key
-            for key, _ in list_objects(self._s3, self._bucket, COMPACTED_PREFIX)
+            for key in listing(self._s3, self._bucket, COMPACTED_PREFIX)
             if (hour := Hour.of_key(key)) is not None and key == compacted_key(hour)
         }
         out: list[str] = []

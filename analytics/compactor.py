@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -27,7 +27,6 @@ from botocore.exceptions import ClientError
 from foundation.aws_errors import error_code
 from foundation.limits import S3_MAX_PUT_OBJECT_BYTES
 from foundation.progress import Progress
-from reconcile import SourceError, fetch_objects
 
 from .compaction import (
     COMPACTED_PREFIX,
@@ -48,6 +47,8 @@ from .compaction import (
     sources_digest,
     sources_key,
 )
+from .errors import CompactionError
+from .s3_objects import fetch_objects, listing
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,6 @@ SPOOL_BYTES = 64 * 1024 * 1024
 #: cannot have missed an older one, so a steady-state run costs no request per old hour
 LATE_CHECK_MARGIN = timedelta(hours=24)
 _KEY_TAKEN = "PreconditionFailed"
-
-
-class CompactionError(SourceError):
-    """Compaction could not finish an hour (S3 refused or the Avro could not be read)."""
 
 
 @dataclass(kw_only=True)
@@ -106,19 +103,6 @@ class CompactionReport:
                 f"{sum(len(v) for v in self.late_files.values())} in {len(self.late_files)} hours"
             )
         return lines
-
-
-def listing(s3: Any, bucket: str, prefix: str) -> dict[str, tuple[int, datetime]]:
-    """``key -> (size, last modified)`` of every object under ``prefix``."""
-    found = {}
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", ()):
-                found[obj["Key"]] = (int(obj["Size"]), obj["LastModified"])
-    except ClientError as exc:
-        code = error_code(exc)
-        raise CompactionError(f"listing s3://{bucket}/{prefix}: {code}", code=code) from exc
-    return found
 
 
 @dataclass(frozen=True, kw_only=True)

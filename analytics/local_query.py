@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import schemas
-from reconcile import fetch_objects, list_objects
 
 from .athena import TRINO, AthenaNames, statements
 from .compaction import COMPACTED_PREFIX, DEAD_LETTER_PREFIX, EVENTS_PREFIX, Hour, arrow_schema, arrow_table, read_avro
+from .s3_objects import fetch_objects, listing
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def load_tables(
 
     def hour_keys(prefix: str, suffix: str) -> list[tuple[str, Hour]]:
         found = []
-        for key, _ in list_objects(s3, bucket, prefix):
+        for key in listing(s3, bucket, prefix):
             hour = Hour.of_key(key)
             if hour is None or not key.endswith(suffix):
                 continue

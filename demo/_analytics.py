@@ -25,19 +25,19 @@ def analytics_lines(s3: Any, bucket: str) -> list[str]:
     missing = [name for name in ("pyarrow", "duckdb") if importlib.util.find_spec(name) is None]
     if missing:  # the analytics extra is not installed
         return [f"  compaction and local query:   skipped (no {', '.join(missing)}: pip install 'nicelist[analytics]')"]
-    from analytics import AthenaNames, CompactionConfig, CompactionError, LocalAthena, athena_examples, compact
+    from analytics import AnalyticsError, AthenaNames, CompactionConfig, LocalAthena, athena_examples, compact
     from analytics.compaction import EVENTS_PREFIX
-    from reconcile import SourceError, list_objects
+    from analytics.s3_objects import listing
 
     try:
-        avro = sum(1 for _ in list_objects(s3, bucket, EVENTS_PREFIX))
+        avro = len(listing(s3, bucket, EVENTS_PREFIX))
         far_future_ms = int((time.time() + 48 * 3600) * 1000)
         report = compact(s3=s3, bucket=bucket, config=CompactionConfig(grace_ms=0), now_ms=far_future_ms)
         names = AthenaNames(bucket=bucket)
         example = athena_examples(names)[EXAMPLE]
         with LocalAthena.from_s3(s3, bucket, names=names) as db:
             answer = db.run_sql(example.sql)
-    except (CompactionError, SourceError, ClientError) as exc:
+    except (AnalyticsError, ClientError) as exc:
         log.warning("compaction or the local query failed: %s", exc)
         return [f"  compaction and local query:   FAILED ({exc})"]
     parquet = len(report.written) + report.already_compacted

@@ -11,12 +11,11 @@ from ._aws import ArchiveReader, reconcile
 from ._aws import describe as describe_report
 from ._errors import SourceError
 from ._model import DuplicateFinder, EventState, Reconciler, ReconcileReport
-from ._sources import ARCHIVE_PREFIX, DEFAULT_WINDOW, RawArchive, fetch_objects, list_objects
+from ._sources import DEFAULT_WINDOW, RawArchive
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
-    "ARCHIVE_PREFIX",
     "ArchiveReader",
     "DEFAULT_WINDOW",
     "RawArchive",
@@ -26,7 +25,5 @@ __all__ = [
     "Reconciler",
     "SourceError",
     "describe_report",
-    "fetch_objects",
-    "list_objects",
     "reconcile",
 ]

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import fastavro
@@ -18,6 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from foundation.aws_errors import error_code
+from foundation.windowed import map_ordered
 
 from ._errors import SourceError
 from ._model import plain_number
@@ -74,16 +73,7 @@ def fetch_objects(
     window: int = DEFAULT_WINDOW,
 ) -> Iterator[tuple[str, bytes]]:
     """``(key, body)`` per object, fetched ``window`` at a time, in ``keys`` order."""
-    with ThreadPoolExecutor(max_workers=window, thread_name_prefix="archive-read") as pool:
-        pending: deque[tuple[str, Future[bytes]]] = deque()
-        for key in keys:
-            pending.append((key, pool.submit(read_object, s3, bucket, key)))
-            if len(pending) >= window:
-                done_key, future = pending.popleft()
-                yield done_key, future.result()
-        while pending:
-            done_key, future = pending.popleft()
-            yield done_key, future.result()
+    return map_ordered(lambda key: read_object(s3, bucket, key), keys, window=window, thread_name_prefix="archive-read")
 
 
 def archive_files(

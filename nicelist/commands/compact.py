@@ -48,12 +48,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"compact: {exc}; pip install 'nicelist[analytics]'", file=sys.stderr)
         return 2
-    from analytics import CompactionConfig, CompactionError, compact
+    from analytics import AnalyticsError, CompactionConfig, compact
     from analytics.compactor import describe_json
     from foundation.errors import ConfigError
     from foundation.progress import Progress
     from foundation.settings import AwsSettings, PipelineNames
-    from reconcile import SourceError
 
     names = PipelineNames.from_env(bucket=args.bucket)
     aws = AwsSettings.from_env(endpoint_url=args.endpoint)
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         report = compact(
             s3=aws.client("s3"), bucket=names.bucket, config=config, progress=Progress(enabled=not args.no_progress)
         )
-    except (CompactionError, SourceError) as exc:
+    except AnalyticsError as exc:
         print(f"compact: {exc}", file=sys.stderr)
         return 2
     if args.json:

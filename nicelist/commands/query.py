@@ -43,10 +43,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"query: {exc}; pip install 'nicelist[analytics]'", file=sys.stderr)
         return 2
 
-    from analytics import AthenaNames, LocalAthena, athena_examples, to_duckdb
+    from analytics import AnalyticsError, AthenaNames, LocalAthena, athena_examples, to_duckdb
     from foundation.errors import ConfigError
     from foundation.settings import AwsSettings, PipelineNames
-    from reconcile import SourceError
 
     names = PipelineNames.from_env(bucket=args.bucket)
     try:
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         )
         with db:
             result = db.run_sql(sql)
-    except SourceError as exc:
+    except AnalyticsError as exc:
         print(f"query: {exc}", file=sys.stderr)
         return 2
     except (duckdb.Error, SqlglotError) as exc:
