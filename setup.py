@@ -20,7 +20,14 @@ PACKAGES = (
     "nicelist",
 )
 
-LOCAL = [
+#: compaction to Parquet and `nicelist query` (DuckDB over the archive); the base install stays light
+ANALYTICS = [
+    "pyarrow>=15",
+    "duckdb>=1.1",
+    "sqlglot>=25",
+]
+
+LOCAL = ANALYTICS + [
     # The embedded local AWS: moto's backends served over h2c. moto is pinned because
     # localaws/ patches its Kinesis backend for the KCL (see localaws/_kinesis_fixes/).
     "moto[server]==5.2.5",
@@ -64,6 +71,7 @@ setup(
         "six>=1.16",
     ],
     extras_require={
+        "analytics": ANALYTICS,
         "local": LOCAL,
         "test": TEST,
         # A Java runtime in a wheel, for machines without Java 11+ on PATH or in JAVA_HOME.

@@ -6,6 +6,12 @@ DDL cannot drift from what the worker writes. Partition projection on ``dt`` (a 
 TABLE`` or Glue crawler is ever needed. Athena runs DDL in Hive's dialect and views and queries
 in Trino's; each statement says which.
 
+Compaction (:mod:`analytics.compaction`) writes closed hours to Parquet under ``compacted/``;
+``events_compacted`` reads them and ``events_unique`` reads each hour from exactly one side: the
+Parquet where the hour's compacted object exists, the de-duplicated Avro where it does not. The
+Parquet objects are their own manifest (one object per hour, created atomically), so no hour is
+counted twice and none is lost while a compactor runs.
+
 Timestamps: the Avro files carry ``timestamp-millis`` longs. The tables read them as ``bigint``
 (epoch milliseconds; the schema literal drops the logical type so every engine version agrees)
 and the view adds ``*_ts`` timestamp columns next to them.
@@ -25,6 +31,9 @@ HIVE = "hive"
 TRINO = "trino"
 #: a report counts as late when it reached Kinesis this long after the elf observed it
 DEFAULT_LATE_AFTER_MS = 5 * 60 * 1000
+#: the archived event's own columns, as the view lists them
+_COLUMNS = """event_id, kid_id, elf_id, behaviour, observed_at, note, location, app_version,
+  schema_fingerprint, shard_id, sequence_number, subsequence_number, partition_key, arrived_at"""
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -35,6 +44,7 @@ class AthenaNames:
     bucket: str
     database: str = "nicelist"
     events_table: str = "events"
+    compacted_table: str = "events_compacted"
     dead_letter_table: str = "dead_letters"
     unique_view: str = "events_unique"
     #: first day partition projection considers (``yyyy-MM-dd``); queries before it see nothing
@@ -42,7 +52,7 @@ class AthenaNames:
     late_after_ms: int = DEFAULT_LATE_AFTER_MS
 
     def __post_init__(self) -> None:
-        for name in ("database", "events_table", "dead_letter_table", "unique_view"):
+        for name in ("database", "events_table", "compacted_table", "dead_letter_table", "unique_view"):
             if not _IDENTIFIER.match(getattr(self, name)):
                 raise ConfigError(name, "must be a lower-case Athena identifier ([a-z_][a-z0-9_]*)")
         if not re.match(r"^\d{4}-\d{2}-\d{2}$", self.first_day):
@@ -59,6 +69,8 @@ class Statement:
     sql: str
     #: the dialect Athena runs it in: ``hive`` for DDL, ``trino`` for views and queries
     dialect: str
+    #: examples only: the name ``nicelist query --example`` knows it by
+    name: str | None = None
 
 
 def _strip_for_literal(schema: Any) -> Any:
@@ -103,23 +115,31 @@ def hive_type(avro: Any) -> str:
     return simple[avro]
 
 
-def _external_table(names: AthenaNames, table: str, schema: dict[str, Any], prefix: str, comment: str) -> Statement:
+def _external_table(
+    names: AthenaNames, table: str, schema: dict[str, Any], prefix: str, comment: str, *, parquet: bool = False
+) -> Statement:
     literal = json.dumps(_strip_for_literal(schema), separators=(",", ":"))
     if "'" in literal:
         raise ConfigError("schema", "an apostrophe in the schema would break the DDL string")
     columns = ",\n".join(f"  `{f['name']}` {hive_type(f['type'])}" for f in schema["fields"])
     location = f"s3://{names.bucket}/{prefix}"
+    if parquet:
+        storage = "STORED AS PARQUET"
+        extra = "\n  'parquet.compression'='ZSTD',"
+    else:
+        storage = f"""ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.avro.AvroSerDe'
+WITH SERDEPROPERTIES ('avro.schema.literal'='{literal}')
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat'"""
+        extra = ""
     sql = f"""CREATE EXTERNAL TABLE IF NOT EXISTS {names.database}.{table} (
 {columns}
 )
 COMMENT '{comment}'
 PARTITIONED BY (`dt` string, `hour` string)
-ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.avro.AvroSerDe'
-WITH SERDEPROPERTIES ('avro.schema.literal'='{literal}')
-STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat'
-OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat'
+{storage}
 LOCATION '{location}'
-TBLPROPERTIES (
+TBLPROPERTIES ({extra}
   'projection.enabled'='true',
   'projection.dt.type'='date',
   'projection.dt.format'='yyyy-MM-dd',
@@ -140,6 +160,7 @@ def statements(names: AthenaNames) -> list[Statement]:
     dead = schemas.latest(schemas.DEAD_LETTER).schema
     db = names.database
     events = f"{db}.{names.events_table}"
+    compacted = f"{db}.{names.compacted_table}"
     unique = f"{db}.{names.unique_view}"
     late = names.late_after_ms
     out = [
@@ -148,26 +169,47 @@ def statements(names: AthenaNames) -> list[Statement]:
         _external_table(
             names, names.dead_letter_table, dead, "dead-letter/", "Kinesis records the workers could not decode"
         ),
+        _external_table(
+            names,
+            names.compacted_table,
+            archived,
+            "compacted/",
+            "closed hours of events, one row per event_id, compacted to Parquet by nicelist compact",
+            parquet=True,
+        ),
         Statement(
-            title=f"view {unique}: one row per event_id (a producer re-send after a crash is a second Kinesis record)",
+            title=(
+                f"view {unique}: one row per event_id (a producer re-send is a second Kinesis record; the latest "
+                "arrival is kept), each hour read from its compacted Parquet if it exists, else from the Avro"
+            ),
             dialect=TRINO,
             sql=f"""CREATE OR REPLACE VIEW {unique} AS
 SELECT
-  event_id, kid_id, elf_id, behaviour, observed_at, note, location, app_version,
-  schema_fingerprint, shard_id, sequence_number, subsequence_number, partition_key, arrived_at,
+  {_COLUMNS},
+  from_unixtime(observed_at / 1000e0) AS observed_ts,
+  from_unixtime(arrived_at / 1000e0) AS arrived_ts,
+  dt, hour
+FROM {compacted}
+UNION ALL
+SELECT
+  {_COLUMNS},
   from_unixtime(observed_at / 1000e0) AS observed_ts,
   from_unixtime(arrived_at / 1000e0) AS arrived_ts,
   dt, hour
 FROM (
   SELECT e.*, row_number() OVER (
-    PARTITION BY event_id ORDER BY arrived_at, shard_id, sequence_number, subsequence_number
+    PARTITION BY event_id
+    ORDER BY arrived_at DESC, shard_id DESC, length(sequence_number) DESC, sequence_number DESC,
+      subsequence_number DESC
   ) AS copy
   FROM {events} AS e
+  WHERE NOT EXISTS (SELECT 1 FROM {compacted} AS c WHERE c.dt = e.dt AND c.hour = e.hour)
 )
 WHERE copy = 1""",
         ),
         Statement(
             title="example: naughty and nice reports per day (December)",
+            name="per-day",
             dialect=TRINO,
             sql=f"""SELECT
   date(observed_ts) AS day,
@@ -180,6 +222,7 @@ ORDER BY 1""",
         ),
         Statement(
             title=f"example: late reports per hour (reached Kinesis more than {late // 1000} s after observation)",
+            name="late",
             dialect=TRINO,
             sql=f"""SELECT
   date_trunc('hour', arrived_ts) AS arrival_hour,
@@ -193,15 +236,17 @@ ORDER BY 1""",
         ),
         Statement(
             title="example: busiest elves",
+            name="busiest-elves",
             dialect=TRINO,
             sql=f"""SELECT elf_id, count(*) AS reports, count(DISTINCT kid_id) AS kids
 FROM {unique}
 GROUP BY elf_id
-ORDER BY reports DESC
+ORDER BY reports DESC, elf_id
 LIMIT 20""",
         ),
         Statement(
             title="example: the list as the archive says it is (compare with the DynamoDB table)",
+            name="the-list",
             dialect=TRINO,
             sql=f"""SELECT kid_id, behaviour, observed_ts, event_id, elf_id
 FROM (
@@ -212,6 +257,7 @@ WHERE rank = 1""",
         ),
         Statement(
             title="example: dead letters per reason",
+            name="dead-letters",
             dialect=TRINO,
             sql=f"""SELECT reason, count(*) AS records, min(from_unixtime(failed_at / 1000e0)) AS first_seen
 FROM {db}.{names.dead_letter_table}
@@ -220,6 +266,11 @@ ORDER BY records DESC""",
         ),
     ]
     return out
+
+
+def examples(names: AthenaNames) -> dict[str, Statement]:
+    """The example queries by name."""
+    return {s.name: s for s in statements(names) if s.name}
 
 
 def render(found: list[Statement]) -> str:

@@ -34,6 +34,8 @@ from foundation.settings import AwsSettings, PipelineNames
 from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally, Population, SpikeShape
 from reconcile import ReconcileReport, reconcile
 
+from ._analytics import EXAMPLE as ANALYTICS_EXAMPLE
+from ._analytics import analytics_lines
 from ._errors import CaughtUpTimeout, DemoError
 from ._metrics import WORKER_METRICS_ENV, read_worker_metrics, status_screen
 from ._watch import ArchiveWatcher
@@ -141,6 +143,8 @@ class DemoSummary:
     interrupted: bool = False
     #: what the workers published to CloudWatch (demo/_metrics.py SHOWN labels)
     worker_metrics: dict[str, float | None] = field(default_factory=dict)
+    #: compaction and one example query's answer, as summary lines
+    analytics: list[str] = field(default_factory=list)
 
     @property
     def events_per_s(self) -> float:
@@ -449,6 +453,9 @@ def run_demo(
                 events=summary.archived_events,
                 dead_letters=summary.dead_letters,
             )
+            if summary.report.ok:
+                say(f"compacting the archive and asking it: {ANALYTICS_EXAMPLE}")
+                summary.analytics = analytics_lines(s3, names.bucket)
     except KeyboardInterrupt:
         stop.set()
         summary.interrupted = True

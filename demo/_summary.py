@@ -48,6 +48,7 @@ def describe_demo(summary: DemoSummary, config: DemoConfig) -> list[str]:
         shown = [f"{label} {_number(value)}" for label, value in summary.worker_metrics.items()]
         lines.append(f"  worker metrics (CloudWatch):  {', '.join(shown[:5])}")
         lines.append(f"                                {', '.join(shown[5:])}")
+    lines += summary.analytics
     lines += [
         f"  Athena DDL:                   nicelist athena-ddl --bucket {config.names.bucket}",
     ]

@@ -21,6 +21,8 @@ COMMANDS = {
     "produce": "nicelist.commands.produce",
     "reconcile": "nicelist.commands.reconcile",
     "athena-ddl": "nicelist.commands.athena_ddl",
+    "compact": "nicelist.commands.compact",
+    "query": "nicelist.commands.query",
     "reshard": "nicelist.commands.reshard",
     "alarms": "nicelist.commands.alarms",
     "status": "nicelist.commands.status",

@@ -7,14 +7,18 @@ records archived twice.
 
 import logging
 
+from ._aws import ArchiveReader, reconcile
 from ._aws import describe as describe_report
-from ._aws import reconcile
 from ._errors import SourceError
 from ._model import DuplicateFinder, EventState, Reconciler, ReconcileReport
+from ._sources import DEFAULT_WINDOW, RawArchive
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ArchiveReader",
+    "DEFAULT_WINDOW",
+    "RawArchive",
     "DuplicateFinder",
     "EventState",
     "ReconcileReport",

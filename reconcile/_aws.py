@@ -8,22 +8,34 @@ count records archived twice exactly.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 from foundation.progress import Progress
 
 from ._model import DuplicateFinder, Reconciler, ReconcileReport, duplicates_in
 from ._sources import (
-    ARCHIVE_PREFIX,
     DEAD_LETTER_PREFIX,
     DEFAULT_WINDOW,
-    archive_files,
+    RawArchive,
     count_objects,
-    list_objects,
     scan_table,
 )
 
 log = logging.getLogger(__name__)
+
+
+class ArchiveReader(Protocol):
+    """Where reconcile reads archived rows: the raw Avro (:class:`RawArchive`, the default) or
+    any other layout holding the same rows (the compacted archive of :mod:`analytics`)."""
+
+    def keys(self) -> list[str]:
+        """Every object to read, in reading order."""
+        ...
+
+    def files(self, keys: Iterable[str], *, window: int = ...) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """``(key, rows)`` per object of ``keys``, in that order."""
+        ...
 
 
 def reconcile(
@@ -34,15 +46,20 @@ def reconcile(
     table: str,
     progress: Progress | None = None,
     window: int = DEFAULT_WINDOW,
+    archive: ArchiveReader | None = None,
 ) -> ReconcileReport:
-    """Compare the archive with the table; the report's ``ok`` says whether they agree."""
+    """Compare the archive with the table; the report's ``ok`` says whether they agree.
+
+    ``archive`` defaults to the raw Avro under ``events/``. A compacted archive holds one row
+    per event, so records archived twice are counted only where raw Avro files are read."""
     progress = progress or Progress(enabled=False)
-    keys = [key for key, _ in list_objects(s3, bucket, ARCHIVE_PREFIX)]
+    archive = archive or RawArchive(s3, bucket)
+    keys = archive.keys()
     files_bar = progress.bar("archive", total=len(keys))
     rows_bar = progress.bar("rows")
     reconciler = Reconciler()
     finder = DuplicateFinder()
-    for key, rows in archive_files(s3, bucket, keys, window=window):
+    for key, rows in archive.files(keys, window=window):
         for row in rows:
             reconciler.add_archived(row)
             finder.observe(key, row)
@@ -57,7 +74,7 @@ def reconcile(
 
     for group in finder.suspect_groups():
         log.info("re-reading %s archive files with overlapping Kinesis positions", len(group))
-        rows_of_group = (row for _, rows in archive_files(s3, bucket, [f.key for f in group]) for row in rows)
+        rows_of_group = (row for _, rows in archive.files([f.key for f in group], window=window) for row in rows)
         reconciler.add_duplicates(duplicates_in(rows_of_group))
 
     report = reconciler.finish()

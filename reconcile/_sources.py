@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import fastavro
@@ -18,6 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from foundation.aws_errors import error_code
+from foundation.windowed import map_ordered
 
 from ._errors import SourceError
 from ._model import plain_number
@@ -66,6 +65,17 @@ def avro_rows(data: bytes) -> list[dict[str, Any]]:
     return [dict(record) for record in records]
 
 
+def fetch_objects(
+    s3: Any,
+    bucket: str,
+    keys: Iterable[str],
+    *,
+    window: int = DEFAULT_WINDOW,
+) -> Iterator[tuple[str, bytes]]:
+    """``(key, body)`` per object, fetched ``window`` at a time, in ``keys`` order."""
+    return map_ordered(lambda key: read_object(s3, bucket, key), keys, window=window, thread_name_prefix="archive-read")
+
+
 def archive_files(
     s3: Any,
     bucket: str,
@@ -74,16 +84,22 @@ def archive_files(
     window: int = DEFAULT_WINDOW,
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """``(key, rows)`` per archive object, fetched ``window`` at a time, in ``keys`` order."""
-    with ThreadPoolExecutor(max_workers=window, thread_name_prefix="archive-read") as pool:
-        pending: deque[tuple[str, Future[bytes]]] = deque()
-        for key in keys:
-            pending.append((key, pool.submit(read_object, s3, bucket, key)))
-            if len(pending) >= window:
-                done_key, future = pending.popleft()
-                yield done_key, avro_rows(future.result())
-        while pending:
-            done_key, future = pending.popleft()
-            yield done_key, avro_rows(future.result())
+    for key, body in fetch_objects(s3, bucket, keys, window=window):
+        yield key, avro_rows(body)
+
+
+class RawArchive:
+    """The archive as the workers wrote it: every Avro object under ``events/``."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def keys(self) -> list[str]:
+        return [key for key, _ in list_objects(self._s3, self._bucket, ARCHIVE_PREFIX)]
+
+    def files(self, keys: Iterable[str], *, window: int = DEFAULT_WINDOW) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        return archive_files(self._s3, self._bucket, keys, window=window)
 
 
 def scan_table(dynamodb: Any, table: str, *, on_page: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:

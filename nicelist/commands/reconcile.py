@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", help="DynamoDB table (default: $NICELIST_TABLE or nicelist-kids)")
     parser.add_argument("--bucket", help="archive bucket (default: $NICELIST_BUCKET or nicelist-archive)")
     parser.add_argument("--window", type=int, default=8, help="archive objects fetched concurrently (default 8)")
+    parser.add_argument(
+        "--archive",
+        choices=("raw", "compacted"),
+        default="raw",
+        help="raw: every Avro object (default); compacted: each compacted hour's Parquet, Avro elsewhere",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
 
@@ -31,14 +37,21 @@ def run(args: argparse.Namespace) -> int:
     names = PipelineNames.from_env(table=args.table, bucket=args.bucket)
     aws = AwsSettings.from_env(endpoint_url=args.endpoint)
     progress = Progress(enabled=not args.no_progress)
+    s3 = aws.client("s3")
+    archive = None
+    if args.archive == "compacted":
+        from analytics import CompactedArchive
+
+        archive = CompactedArchive(s3, names.bucket)
     try:
         report = reconcile(
-            s3=aws.client("s3"),
+            s3=s3,
             dynamodb=aws.client("dynamodb"),
             bucket=names.bucket,
             table=names.table,
             progress=progress,
             window=args.window,
+            archive=archive,
         )
     except SourceError as exc:
         print(f"reconcile: {exc}", file=sys.stderr)

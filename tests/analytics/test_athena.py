@@ -38,8 +38,8 @@ def test_every_statement_parses_in_its_athena_dialect() -> None:
 
 def test_tables_use_partition_projection_on_the_worker_key_layout() -> None:
     tables = [s for s in statements(NAMES) if s.sql.startswith("CREATE EXTERNAL TABLE")]
-    assert len(tables) == 2
-    for s, prefix in zip(tables, ("events/", "dead-letter/"), strict=True):
+    assert len(tables) == 3
+    for s, prefix in zip(tables, ("events/", "dead-letter/", "compacted/"), strict=True):
         tree = sqlglot.parse_one(s.sql, read="hive")
         props = {
             p.name: p.text("value")
@@ -92,3 +92,25 @@ def test_cli_prints_or_writes_the_script(tmp_path: Path, capsys: pytest.CaptureF
     target = tmp_path / "athena.sql"
     assert main(["athena-ddl", "-o", str(target)]) == 0
     assert "s3://nicelist-archive/events/" in target.read_text()
+
+
+def test_parquet_table_has_the_archive_columns_and_the_view_reads_each_hour_from_one_side() -> None:
+    found = statements(NAMES)
+    compacted = next(s for s in found if "nicelist.events_compacted (" in s.sql)
+    events = next(s for s in found if "TABLE IF NOT EXISTS nicelist.events " in s.sql)
+    assert "STORED AS PARQUET" in compacted.sql and "'s3://north-pole-archive/compacted/'" in compacted.sql
+
+    def columns(sql: str) -> list[tuple[str, str]]:
+        tree = sqlglot.parse_one(sql, read="hive")
+        return [(c.name, c.args["kind"].sql("hive")) for c in tree.find_all(exp.ColumnDef)]
+
+    assert columns(compacted.sql) == columns(events.sql)
+    view = next(s for s in found if s.sql.startswith("CREATE OR REPLACE VIEW nicelist.events_unique"))
+    tree = sqlglot.parse_one(view.sql, read="trino")
+    union = tree.find(exp.Union)
+    assert union is not None and not union.args.get("distinct")
+    sources = {t.sql("trino") for t in union.find_all(exp.Table)}
+    assert sources == {"nicelist.events_compacted", "nicelist.events AS e", "nicelist.events_compacted AS c"}
+    assert tree.find(exp.Exists) is not None and tree.find(exp.Not) is not None
+    named = {s.name for s in found if s.name}
+    assert named == {"per-day", "late", "busiest-elves", "the-list", "dead-letters"}

@@ -85,6 +85,7 @@ def test_small_demo_loses_nothing_and_cleans_up(tmp_path: Path, capsys: pytest.C
     published = re.search(r"worker metrics \(CloudWatch\):  events (\d+),.* dead letters (\d+)", out)
     assert published and int(published.group(1)) >= 1500 and int(published.group(2)) >= 3, out
     assert "p99" in out and "n/a" not in out
+    assert "nicelist query --example busiest-elves" in out and "(3 rows)" in out  # the archive's answer
     assert _processes_in(work_dir) == []
     assert set(_children_of(os.getpid())) <= before
 

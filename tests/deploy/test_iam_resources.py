@@ -22,6 +22,7 @@ from amazon_kclpy import messages
 from botocore.client import BaseClient
 
 from consumer.app import build_processor
+from consumer.archive import ArchiveFile
 from consumer.config import ProcessorConfig
 from demo._run import _leases_owned
 from deploy import policy_for
@@ -30,6 +31,7 @@ from localaws import LocalAWS
 from nicelist.cli import main
 from producer import Producer, ProducerConfig
 from schemas import encode_event
+from tests.archive_fixtures import archived_row
 from tests.consumer.helpers import FakeCheckpointer, initialize_input, kcl_record, process_input, with_checkpointer
 from tests.deploy.test_iam import iam_action, is_allowed
 from tests.factories import make_event
@@ -154,10 +156,19 @@ def test_the_admin_policy_allows_provision_reshard_status_and_reconcile(
     stores = ["--table", names.table, "--bucket", names.bucket, "--endpoint", local_aws.endpoint_url]
     assert main(["reconcile", "--no-progress", *stores]) == 0
     _leases_owned(local_aws.client("dynamodb"), names.application)  # the demo's wait for the KCL's leases
+    # compaction and the local query run as admin too, on an archive the worker wrote (calls not counted)
+    mark = len(calls)
+    archived = ArchiveFile.of([archived_row(1), archived_row(2)])
+    local_aws.client("s3").put_object(Bucket=names.bucket, Key=archived.key, Body=archived.body)
+    del calls[mark:]
+    archive = ["--bucket", names.bucket, "--endpoint", local_aws.endpoint_url]
+    assert main(["compact", "--no-progress", "--grace-minutes", "0", *archive]) == 0
+    assert main(["query", "--example", "busiest-elves", *archive]) == 0
 
     seen = check("admin", names, local_aws, calls)
     assert {"kinesis:CreateStream", "kinesis:SplitShard", "kinesis:MergeShards", "kinesis:UpdateShardCount"} <= seen
     assert {"dynamodb:CreateTable", "dynamodb:Scan", "s3:CreateBucket", "s3:ListBucket"} <= seen
+    assert {"s3:GetObject", "s3:PutObject"} <= seen
 
 
 def test_the_admin_policy_allows_the_autoscaler(
