@@ -18,11 +18,21 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 
 def build_processor(config: ProcessorConfig) -> NicelistProcessor:
     dynamodb = config.aws.client(
-        "dynamodb", max_pool_connections=max(10, config.dynamodb_threads + 2), **_CLIENT_OPTIONS
+        "dynamodb",
+        max_pool_connections=max(10, config.dynamodb_threads + 2, config.dynamodb_batches_in_flight + 2),
+        parameter_validation=config.dynamodb_parameter_validation,
+        **_CLIENT_OPTIONS,
     )
     s3 = config.aws.client("s3", **_CLIENT_OPTIONS)
     return NicelistProcessor(
         config=config,
-        dynamodb=DynamoDBSink(dynamodb, config.names.table, threads=config.dynamodb_threads, retry=config.sink_retry),
+        dynamodb=DynamoDBSink(
+            dynamodb,
+            config.names.table,
+            write_path=config.dynamodb_write_path,
+            threads=config.dynamodb_threads,
+            batches_in_flight=config.dynamodb_batches_in_flight,
+            retry=config.sink_retry,
+        ),
         archive=S3Archive(s3, config.names.bucket, retry=config.sink_retry),
     )

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from amazon_kclpy.checkpoint_error import CheckpointError
@@ -30,7 +30,7 @@ from .archive import ArchiveBuffer, dead_letter_file
 from .checkpoints import Checkpoint, CheckpointTracker
 from .config import ProcessorConfig
 from .records import DecodedEvent, KinesisRecord, Undecodable, decode, from_kcl
-from .sinks import DynamoDBSink, S3Archive
+from .sinks import DynamoDBSink, Refusal, S3Archive
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,9 @@ class NicelistProcessor(RecordProcessorBase):
                 log.warning("dead letter %s: %s", item.record.name, item.reason)
             self._archive.put_objects([dead_letter_file(item, now_ms) for item in dead])
         if events:
-            self._dynamodb.write_latest(events)
+            summary = self._dynamodb.write_latest(events)
+            if summary.refused:
+                events = self._dead_letter_refused(events, summary.refused)
             now = self._monotonic()
             for event in events:
                 self.buffer.add(event, now)
@@ -163,6 +165,15 @@ class NicelistProcessor(RecordProcessorBase):
         self.counters["records"] += len(records)
         self.counters["events"] += len(events)
         self.counters["dead_letters"] += len(dead)
+
+    def _dead_letter_refused(self, events: list[DecodedEvent], refused: Sequence[Refusal]) -> list[DecodedEvent]:
+        """Store a dead letter (with DynamoDB's error) for each refused event; the other events."""
+        now_ms = self._wall_clock_ms()
+        letters = [Undecodable(r.event.record, r.reason) for r in refused]
+        self._archive.put_objects([dead_letter_file(item, now_ms) for item in letters])
+        self.counters["dead_letters"] += len(letters)
+        gone = {id(r.event) for r in refused}
+        return [event for event in events if id(event) not in gone]
 
     def _flush(self) -> None:
         files = self.buffer.close_all()

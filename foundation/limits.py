@@ -37,6 +37,14 @@ UPDATE_SHARD_COUNT_MAX_SHARDS = 10_000
 DYNAMODB_MAX_ITEMS_PER_BATCH_WRITE = 25
 #: One item: at most 400 KB, attribute names included (service quotas).
 DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
+#: BatchExecuteStatement: at most 25 statements per call, all reads or all writes (API reference,
+#: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchExecuteStatement.html).
+DYNAMODB_MAX_STATEMENTS_PER_BATCH_EXECUTE = 25
+#: A Number: up to 38 significant digits; magnitude 1E-130 to 9.9999999999999999999999999999999999999E+125
+#: (Developer Guide, "Supported data types and naming rules", Number).
+DYNAMODB_NUMBER_MAX_DIGITS = 38
+DYNAMODB_NUMBER_MIN_EXPONENT = -130
+DYNAMODB_NUMBER_MAX_EXPONENT = 125
 
 # --- S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
 #: A single PutObject: at most 5 GiB; object keys at most 1,024 bytes of UTF-8.

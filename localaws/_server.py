@@ -64,10 +64,11 @@ def build_app(config: ServerConfig) -> LocalAWSApp:
     fixes: list[str] = []
     speedups: list[str] = []
     if config.kinesis_fixes:
+        from ._dynamodb_fixes import apply_all as apply_dynamodb_fixes
         from ._kinesis_fixes import apply_all
         from ._moto_speedups import apply_all as apply_speedups
 
-        fixes = apply_all()
+        fixes = apply_all() + apply_dynamodb_fixes()
         speedups = apply_speedups()
     info = {"moto": moto.__version__, "kinesis_fixes": fixes, "speedups": speedups}
     return LocalAWSApp(create_moto_app(), info=info)
