@@ -63,7 +63,9 @@ class ProcessorConfig:
         if not 1 <= self.dynamodb_threads <= 64:
             raise ConfigError(f"dynamodb_threads must be 1..64, got {self.dynamodb_threads}")
         if self.dynamodb_write_path not in DYNAMODB_WRITE_PATHS:
-            raise ConfigError(f"dynamodb_write_path must be one of {DYNAMODB_WRITE_PATHS}, got {self.dynamodb_write_path!r}")
+            raise ConfigError(
+                f"dynamodb_write_path must be one of {DYNAMODB_WRITE_PATHS}, got {self.dynamodb_write_path!r}"
+            )
         if not 1 <= self.dynamodb_batches_in_flight <= 16:
             raise ConfigError(f"dynamodb_batches_in_flight must be 1..16, got {self.dynamodb_batches_in_flight}")
 

@@ -61,7 +61,7 @@ def update_text(table: str, present: tuple[str, ...]) -> str:
     sets = " ".join(f"SET {_quoted(name)} = ?" for name in (*REQUIRED, *present))
     absent = [name for name in OPTIONAL if name not in present]
     removes = "".join(f" REMOVE {_quoted(name)}" for name in absent)
-    return f'UPDATE {_quoted(table)} {sets}{removes} WHERE {_quoted(KEY)} = ? AND {NEWER_CONDITION}'
+    return f"UPDATE {_quoted(table)} {sets}{removes} WHERE {_quoted(KEY)} = ? AND {NEWER_CONDITION}"
 
 
 def _present(item: dict[str, Any]) -> tuple[str, ...]:

@@ -108,7 +108,7 @@ def tokenize(text: str) -> list[Token]:
         if match is None or match.end() == position:
             if text[position:].strip() == "":
                 break
-            raise Unsupported(f"cannot read {text[position:position + 20]!r}")
+            raise Unsupported(f"cannot read {text[position : position + 20]!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -270,7 +270,9 @@ def _condition(where: list[Token], values: _Values, key_attrs: list[str]) -> tup
         else:
             raise Unsupported(f"unsupported token {text!r}")
     if set(key) != set(key_attrs):
-        raise StatementError("ValidationError", "Where clause does not contain a mandatory equality on all key attributes")
+        raise StatementError(
+            "ValidationError", "Where clause does not contain a mandatory equality on all key attributes"
+        )
     return " ".join(parts), key
 
 
@@ -370,7 +372,7 @@ def apply() -> None:
         failing = set(fault.statements) if fault is not None else set()
         responses: list[dict[str, Any]] = []
         for index, statement in enumerate(statements):
-            if index in failing:
+            if fault is not None and index in failing:
                 responses.append({"Error": {"Code": fault.error_code, "Message": fault.message}})
                 continue
             try:
