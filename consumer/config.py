@@ -50,6 +50,11 @@ class ProcessorConfig:
     #: botocore's client-side parameter validation of the kid table client; our code builds every
     #: request shape itself, so it is off by default (it costs ~15% of a call's CPU)
     dynamodb_parameter_validation: bool = False
+    #: a batch's DynamoDB writes overlap the decoding of the next batch (one batch in flight)
+    dynamodb_overlap_batches: bool = True
+    #: BatchExecuteStatement bodies serialized by json.dumps instead of botocore's shape walk
+    #: (consumer.sinks._prebuilt): the largest CPU cost of the write path otherwise
+    dynamodb_prebuilt_json: bool = True
     #: how long a sink keeps retrying throttling and 5xx before the processor gives up (exits)
     sink_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: retries of a throttled checkpoint; a checkpoint that still fails is skipped, not fatal
@@ -66,14 +71,16 @@ class ProcessorConfig:
             raise ConfigError(
                 f"dynamodb_write_path must be one of {DYNAMODB_WRITE_PATHS}, got {self.dynamodb_write_path!r}"
             )
-        if not 1 <= self.dynamodb_batches_in_flight <= 16:
-            raise ConfigError(f"dynamodb_batches_in_flight must be 1..16, got {self.dynamodb_batches_in_flight}")
+        if not 1 <= self.dynamodb_batches_in_flight <= 32:
+            raise ConfigError(f"dynamodb_batches_in_flight must be 1..32, got {self.dynamodb_batches_in_flight}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProcessorConfig:
         """``NICELIST_ARCHIVE_MAX_FILE_BYTES``, ``NICELIST_ARCHIVE_MAX_FILE_AGE_S``,
         ``NICELIST_DYNAMODB_WRITE_PATH``, ``NICELIST_DYNAMODB_THREADS``,
-        ``NICELIST_DYNAMODB_BATCHES_IN_FLIGHT``, ``NICELIST_DYNAMODB_PARAMETER_VALIDATION`` (0/1),
+        ``NICELIST_DYNAMODB_BATCHES_IN_FLIGHT``, ``NICELIST_DYNAMODB_PARAMETER_VALIDATION``,
+        ``NICELIST_DYNAMODB_PREBUILT_JSON``,
+        ``NICELIST_DYNAMODB_OVERLAP_BATCHES`` (0/1 each),
         ``NICELIST_SINK_MAX_ATTEMPTS``, ``NICELIST_SINK_BASE_DELAY_S``,
         ``NICELIST_SINK_MAX_DELAY_S``, plus the names and AWS settings of :mod:`foundation.settings`."""
         env = os.environ if environ is None else environ
@@ -99,6 +106,12 @@ class ProcessorConfig:
                 dynamodb_parameter_validation=_flag(
                     env.get("NICELIST_DYNAMODB_PARAMETER_VALIDATION"), defaults.dynamodb_parameter_validation
                 ),
+                dynamodb_overlap_batches=_flag(
+                    env.get("NICELIST_DYNAMODB_OVERLAP_BATCHES"), defaults.dynamodb_overlap_batches
+                ),
+                dynamodb_prebuilt_json=_flag(
+                    env.get("NICELIST_DYNAMODB_PREBUILT_JSON"), defaults.dynamodb_prebuilt_json
+                ),
                 sink_retry=retry,
             )
         except ValueError as exc:
@@ -115,6 +128,8 @@ class ProcessorConfig:
             "NICELIST_DYNAMODB_THREADS": str(self.dynamodb_threads),
             "NICELIST_DYNAMODB_BATCHES_IN_FLIGHT": str(self.dynamodb_batches_in_flight),
             "NICELIST_DYNAMODB_PARAMETER_VALIDATION": "1" if self.dynamodb_parameter_validation else "0",
+            "NICELIST_DYNAMODB_OVERLAP_BATCHES": "1" if self.dynamodb_overlap_batches else "0",
+            "NICELIST_DYNAMODB_PREBUILT_JSON": "1" if self.dynamodb_prebuilt_json else "0",
             "NICELIST_SINK_MAX_ATTEMPTS": str(self.sink_retry.max_attempts),
             "NICELIST_SINK_BASE_DELAY_S": repr(self.sink_retry.base_delay_s),
             "NICELIST_SINK_MAX_DELAY_S": repr(self.sink_retry.max_delay_s),

@@ -32,6 +32,7 @@ from .._errors import ConfigError, SinkError, SinkUnavailableError
 from ..dedupe import CONDITION, condition_values, to_item
 from ..records import DecodedEvent
 from ..retry import RetryPolicy, call_with_retries
+from . import _prebuilt
 from ._classify import Failure, classify_call, classify_statement
 from ._partiql import insert_statement, update_statement
 from ._pool import run_all
@@ -101,7 +102,9 @@ class DynamoDBSink:
     """Writes the latest event per kid, conditionally, by ``write_path`` (see the module doc).
 
     ``threads`` is the pool of the put-item path; ``batches_in_flight`` how many
-    BatchExecuteStatement calls the batch-statement path keeps in flight.
+    BatchExecuteStatement calls the batch-statement path keeps in flight; ``prebuilt_json`` has
+    those calls' bodies serialized by ``json.dumps`` instead of botocore's shape walk
+    (:mod:`._prebuilt`; it installs two event handlers on ``client``).
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class DynamoDBSink:
         write_path: str = BATCH_STATEMENT,
         threads: int = 8,
         batches_in_flight: int = 2,
+        prebuilt_json: bool = True,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock_ms: Callable[[], int] = _wall_clock_ms,
@@ -127,6 +131,8 @@ class DynamoDBSink:
         workers = threads if write_path == PUT_ITEM else batches_in_flight
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="dynamodb-sink")
         self._known: set[str] = set()
+        if prebuilt_json and write_path == BATCH_STATEMENT:
+            _prebuilt.install(client, "BatchExecuteStatement", "Statements", [{"Statement": "-"}])
 
     def write_latest(self, events: Sequence[DecodedEvent]) -> WriteSummary:
         """Write the latest event per kid; all are durable, superseded or refused when this returns.
