@@ -20,7 +20,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ..dedupe import to_item
 from ..records import DecodedEvent
 
 #: Attributes every item has, in statement order (the key first).
@@ -64,33 +63,53 @@ def update_text(table: str, present: tuple[str, ...]) -> str:
     return f"UPDATE {_quoted(table)} {sets}{removes} WHERE {_quoted(KEY)} = ? AND {NEWER_CONDITION}"
 
 
-def _present(item: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(name for name in OPTIONAL if name in item)
+def _number(value: float | int) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def _values(decoded: DecodedEvent, written_at_ms: int) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """The optional attributes present, and the values of KEY, REQUIRED and those, in that order:
+    the attributes of :func:`consumer.dedupe.to_item`, built straight into parameter order (the
+    hot path: no intermediate item)."""
+    event = decoded.event
+    record = decoded.record
+    values: list[dict[str, Any]] = [
+        {"S": event["kid_id"]},
+        {"S": event["behaviour"]},
+        {"S": event["elf_id"]},
+        {"S": event["event_id"]},
+        {"N": str(int(event["observed_at"]))},
+        {"S": record.shard_id},
+        {"S": record.sequence_number},
+        {"N": str(record.subsequence_number)},
+        {"N": str(written_at_ms)},
+    ]
+    present: tuple[str, ...] = ()
+    note, location, app_version = event.get("note"), event.get("location"), event.get("app_version")
+    if note is not None:
+        present += ("note",)
+        values.append({"S": note})
+    if location is not None:
+        present += ("location",)
+        values.append({"M": {"lat": _number(float(location["lat"])), "lon": _number(float(location["lon"]))}})
+    if app_version is not None:
+        present += ("app_version",)
+        values.append({"S": app_version})
+    return present, values
 
 
 def insert_statement(table: str, decoded: DecodedEvent, written_at_ms: int) -> dict[str, Any]:
     """A ``BatchStatementRequest`` that creates the kid's item (refused if it exists)."""
-    item = to_item(decoded, written_at_ms)
-    present = _present(item)
-    parameters = [item[KEY], *(item[name] for name in REQUIRED), *(item[name] for name in present)]
-    return {"Statement": insert_text(table, present), "Parameters": parameters}
+    present, values = _values(decoded, written_at_ms)
+    return {"Statement": insert_text(table, present), "Parameters": values}
 
 
 def update_statement(table: str, decoded: DecodedEvent, written_at_ms: int) -> dict[str, Any]:
     """A ``BatchStatementRequest`` that replaces the kid's item if it holds an older event."""
-    item = to_item(decoded, written_at_ms)
-    present = _present(item)
-    observed_at, event_id = item["observed_at"], item["event_id"]
-    parameters = [
-        *(item[name] for name in REQUIRED),
-        *(item[name] for name in present),
-        item[KEY],
-        observed_at,
-        observed_at,
-        event_id,
-    ]
+    present, values = _values(decoded, written_at_ms)
+    key, observed_at, event_id = values[0], values[4], values[3]
     return {
         "Statement": update_text(table, present),
-        "Parameters": parameters,
+        "Parameters": [*values[1:], key, observed_at, observed_at, event_id],
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
