@@ -167,3 +167,24 @@ def test_put_item_with_a_number_out_of_range_is_a_validation_exception(table: tu
     with pytest.raises(ClientError) as caught:
         client.put_item(TableName=name, Item={"kid_id": {"S": "k16"}, "x": {"N": "1e126"}})
     assert caught.value.response["Error"] == {"Code": "ValidationException", "Message": OVERFLOW}
+
+
+def test_a_statement_fault_is_only_for_batch_execute_statement_and_never_fails_a_whole_call() -> None:
+    from localaws._faults import Fault, FaultTable
+
+    with pytest.raises(ValueError, match="BatchExecuteStatement only"):
+        Fault(service="dynamodb", operation="PutItem", error_code="ThrottlingError", statements=(0,))
+    fault = Fault.from_json(
+        {
+            "service": "dynamodb",
+            "operation": "BatchExecuteStatement",
+            "error_code": "ThrottlingError",
+            "statements": [2],
+        }
+    )
+    assert fault.statements == (2,)
+    table = FaultTable()
+    table.add(fault)
+    assert table.take("dynamodb", "BatchExecuteStatement") is None  # not a whole-call fault
+    assert table.take("dynamodb", "BatchExecuteStatement", statements=True) == fault
+    assert table.take("dynamodb", "BatchExecuteStatement", statements=True) is None  # count 1
