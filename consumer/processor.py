@@ -11,6 +11,11 @@ writer thread and returns; the next call (or any flush) first waits for them, de
 events DynamoDB refused and buffers the rest for the archive. At most one batch is in flight, and
 nothing is checkpointed before its writes are done.
 
+Sink errors come in three kinds (:mod:`consumer.sinks._classify`): throttling, 5xx and network
+trouble are retried; an event DynamoDB refuses (a number it cannot store...) is dead-lettered with
+DynamoDB's error and the shard moves on; anything systemic (access denied, table or bucket
+missing, KMS) stops the processor as below, with the service's error in the log.
+
 amazon_kclpy catches exceptions from the hooks and reports the batch done, which would let a
 later checkpoint pass over records never written. So a failure that outlives the sinks' retries
 ends this process (``exit``, by default ``os._exit``) with :data:`EXIT_SINK_FAILURE`; the daemon
