@@ -278,7 +278,9 @@ def _configs() -> dict[str, Any]:
         ),
         "  batch-statement, 1 batch in flight": replace(default, dynamodb_batches_in_flight=1),
         "  batch-statement, 4 batches in flight": replace(default, dynamodb_batches_in_flight=4),
-        "  batch-statement, 8 batches in flight": replace(default, dynamodb_batches_in_flight=8),
+        "  batch-statement, 2 batches in flight": replace(default, dynamodb_batches_in_flight=2),
+        "  batch-statement, 16 batches in flight": replace(default, dynamodb_batches_in_flight=16),
+        "  batch-statement, no overlap of batches": replace(default, dynamodb_overlap_batches=False),
         "processor, put-item path (before)": replace(
             default, dynamodb_write_path="put-item", dynamodb_parameter_validation=True
         ),

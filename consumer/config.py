@@ -46,7 +46,7 @@ class ProcessorConfig:
     #: concurrent conditional writes to the kid table (put-item path)
     dynamodb_threads: int = 8
     #: BatchExecuteStatement calls in flight at once (batch-statement path)
-    dynamodb_batches_in_flight: int = 2
+    dynamodb_batches_in_flight: int = 8
     #: botocore's client-side parameter validation of the kid table client; our code builds every
     #: request shape itself, so it is off by default (it costs ~15% of a call's CPU)
     dynamodb_parameter_validation: bool = False

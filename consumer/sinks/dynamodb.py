@@ -114,7 +114,7 @@ class DynamoDBSink:
         *,
         write_path: str = BATCH_STATEMENT,
         threads: int = 8,
-        batches_in_flight: int = 2,
+        batches_in_flight: int = 8,
         prebuilt_json: bool = True,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
