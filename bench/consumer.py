@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import os
 import sys
@@ -76,7 +77,9 @@ class InProcessAws:
         return AWSResponse(request.url, 200, headers, _Raw(raw))  # type: ignore[arg-type]
 
 
+@functools.cache
 def _session() -> Any:
+    """One session for every client of the run (its loader caches the service models)."""
     import boto3
 
     return boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
