@@ -17,18 +17,37 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
+def client_options(config: ProcessorConfig, service: str) -> dict[str, Any]:
+    """botocore ``Config`` options of the processor's client for ``service`` ("dynamodb" or "s3")."""
+    if service == "dynamodb":
+        return {
+            **_CLIENT_OPTIONS,
+            "max_pool_connections": max(10, config.dynamodb_threads + 2, config.dynamodb_batches_in_flight + 2),
+            "parameter_validation": config.dynamodb_parameter_validation,
+        }
+    return dict(_CLIENT_OPTIONS)
+
+
+def build_sinks(config: ProcessorConfig, dynamodb_client: Any, s3_client: Any) -> tuple[DynamoDBSink, S3Archive]:
+    """The kid table and archive sinks on the given clients (the benchmark passes its own)."""
+    dynamodb = DynamoDBSink(
+        dynamodb_client,
+        config.names.table,
+        write_path=config.dynamodb_write_path,
+        threads=config.dynamodb_threads,
+        batches_in_flight=config.dynamodb_batches_in_flight,
+        prebuilt_json=config.dynamodb_prebuilt_json,
+        retry=config.sink_retry,
+    )
+    return dynamodb, S3Archive(s3_client, config.names.bucket, retry=config.sink_retry)
+
+
 def build_processor(config: ProcessorConfig) -> NicelistProcessor:
-    dynamodb = config.aws.client(
-        "dynamodb", max_pool_connections=max(10, config.dynamodb_threads + 2), **_CLIENT_OPTIONS
-    )
-    s3 = config.aws.client("s3", **_CLIENT_OPTIONS)
-    metrics = build_metrics(config, dynamodb, s3)
-    return NicelistProcessor(
-        config=config,
-        dynamodb=DynamoDBSink(dynamodb, config.names.table, threads=config.dynamodb_threads, retry=config.sink_retry),
-        archive=S3Archive(s3, config.names.bucket, retry=config.sink_retry),
-        metrics=metrics,
-    )
+    dynamodb_client = config.aws.client("dynamodb", **client_options(config, "dynamodb"))
+    s3_client = config.aws.client("s3", **client_options(config, "s3"))
+    dynamodb, archive = build_sinks(config, dynamodb_client, s3_client)
+    metrics = build_metrics(config, dynamodb_client, s3_client)
+    return NicelistProcessor(config=config, dynamodb=dynamodb, archive=archive, metrics=metrics)
 
 
 def build_metrics(

@@ -14,6 +14,20 @@ from ._errors import ConfigError
 from .retry import RetryPolicy
 
 ENV_PREFIX = "NICELIST_"
+#: How the kid table is written (see consumer.sinks.dynamodb): batched PartiQL statements, or
+#: one conditional PutItem per kid (the operator's fallback). Spelled here, not imported, so the
+#: config loads without botocore.
+DYNAMODB_WRITE_PATHS = ("batch-statement", "put-item")
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"expected a boolean (0/1), got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,8 +40,21 @@ class ProcessorConfig:
     archive_max_file_bytes: int = 8 * MiB
     #: ... or when the oldest open file is this old; also the longest wait before a checkpoint
     archive_max_file_age_s: float = 30.0
-    #: concurrent conditional writes to the kid table
+    #: "batch-statement" (25 conditional PartiQL statements per call) or "put-item" (one
+    #: conditional PutItem per kid, the fallback)
+    dynamodb_write_path: str = "batch-statement"
+    #: concurrent conditional writes to the kid table (put-item path)
     dynamodb_threads: int = 8
+    #: BatchExecuteStatement calls in flight at once (batch-statement path)
+    dynamodb_batches_in_flight: int = 8
+    #: botocore's client-side parameter validation of the kid table client; our code builds every
+    #: request shape itself, so it is off by default (it costs ~15% of a call's CPU)
+    dynamodb_parameter_validation: bool = False
+    #: a batch's DynamoDB writes overlap the decoding of the next batch (one batch in flight)
+    dynamodb_overlap_batches: bool = True
+    #: BatchExecuteStatement bodies serialized by json.dumps instead of botocore's shape walk
+    #: (consumer.sinks._prebuilt): the largest CPU cost of the write path otherwise
+    dynamodb_prebuilt_json: bool = True
     #: how long a sink keeps retrying throttling and 5xx before the processor gives up (exits)
     sink_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: retries of a throttled checkpoint; a checkpoint that still fails is skipped, not fatal
@@ -40,11 +67,21 @@ class ProcessorConfig:
             raise ConfigError(f"archive_max_file_age_s must be positive, got {self.archive_max_file_age_s}")
         if not 1 <= self.dynamodb_threads <= 64:
             raise ConfigError(f"dynamodb_threads must be 1..64, got {self.dynamodb_threads}")
+        if self.dynamodb_write_path not in DYNAMODB_WRITE_PATHS:
+            raise ConfigError(
+                f"dynamodb_write_path must be one of {DYNAMODB_WRITE_PATHS}, got {self.dynamodb_write_path!r}"
+            )
+        if not 1 <= self.dynamodb_batches_in_flight <= 32:
+            raise ConfigError(f"dynamodb_batches_in_flight must be 1..32, got {self.dynamodb_batches_in_flight}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProcessorConfig:
         """``NICELIST_ARCHIVE_MAX_FILE_BYTES``, ``NICELIST_ARCHIVE_MAX_FILE_AGE_S``,
-        ``NICELIST_DYNAMODB_THREADS``, ``NICELIST_SINK_MAX_ATTEMPTS``, ``NICELIST_SINK_BASE_DELAY_S``,
+        ``NICELIST_DYNAMODB_WRITE_PATH``, ``NICELIST_DYNAMODB_THREADS``,
+        ``NICELIST_DYNAMODB_BATCHES_IN_FLIGHT``, ``NICELIST_DYNAMODB_PARAMETER_VALIDATION``,
+        ``NICELIST_DYNAMODB_PREBUILT_JSON``,
+        ``NICELIST_DYNAMODB_OVERLAP_BATCHES`` (0/1 each),
+        ``NICELIST_SINK_MAX_ATTEMPTS``, ``NICELIST_SINK_BASE_DELAY_S``,
         ``NICELIST_SINK_MAX_DELAY_S``, plus the names and AWS settings of :mod:`foundation.settings`."""
         env = os.environ if environ is None else environ
         defaults = cls()
@@ -61,7 +98,20 @@ class ProcessorConfig:
                 archive_max_file_age_s=float(
                     env.get("NICELIST_ARCHIVE_MAX_FILE_AGE_S", defaults.archive_max_file_age_s)
                 ),
+                dynamodb_write_path=env.get("NICELIST_DYNAMODB_WRITE_PATH", defaults.dynamodb_write_path),
                 dynamodb_threads=int(env.get("NICELIST_DYNAMODB_THREADS", defaults.dynamodb_threads)),
+                dynamodb_batches_in_flight=int(
+                    env.get("NICELIST_DYNAMODB_BATCHES_IN_FLIGHT", defaults.dynamodb_batches_in_flight)
+                ),
+                dynamodb_parameter_validation=_flag(
+                    env.get("NICELIST_DYNAMODB_PARAMETER_VALIDATION"), defaults.dynamodb_parameter_validation
+                ),
+                dynamodb_overlap_batches=_flag(
+                    env.get("NICELIST_DYNAMODB_OVERLAP_BATCHES"), defaults.dynamodb_overlap_batches
+                ),
+                dynamodb_prebuilt_json=_flag(
+                    env.get("NICELIST_DYNAMODB_PREBUILT_JSON"), defaults.dynamodb_prebuilt_json
+                ),
                 sink_retry=retry,
             )
         except ValueError as exc:
@@ -74,7 +124,12 @@ class ProcessorConfig:
         return {
             "NICELIST_ARCHIVE_MAX_FILE_BYTES": str(self.archive_max_file_bytes),
             "NICELIST_ARCHIVE_MAX_FILE_AGE_S": repr(self.archive_max_file_age_s),
+            "NICELIST_DYNAMODB_WRITE_PATH": self.dynamodb_write_path,
             "NICELIST_DYNAMODB_THREADS": str(self.dynamodb_threads),
+            "NICELIST_DYNAMODB_BATCHES_IN_FLIGHT": str(self.dynamodb_batches_in_flight),
+            "NICELIST_DYNAMODB_PARAMETER_VALIDATION": "1" if self.dynamodb_parameter_validation else "0",
+            "NICELIST_DYNAMODB_OVERLAP_BATCHES": "1" if self.dynamodb_overlap_batches else "0",
+            "NICELIST_DYNAMODB_PREBUILT_JSON": "1" if self.dynamodb_prebuilt_json else "0",
             "NICELIST_SINK_MAX_ATTEMPTS": str(self.sink_retry.max_attempts),
             "NICELIST_SINK_BASE_DELAY_S": repr(self.sink_retry.base_delay_s),
             "NICELIST_SINK_MAX_DELAY_S": repr(self.sink_retry.max_delay_s),

@@ -1,9 +1,20 @@
 """The amazon_kclpy v3 record processor: one per shard lease, in its own Python process.
 
 Order of work per batch: dead letters (stored at once), then the latest event per kid to
-DynamoDB (durable when the call returns), then every event into the shard's open archive files.
-When those files close (size or age, see :class:`ArchiveBuffer`) everything delivered so far is
-durable in both sinks and the shard is checkpointed at the last delivered record.
+DynamoDB, then every event into the shard's open archive files. When those files close (size or
+age, see :class:`ArchiveBuffer`) everything delivered so far is durable in both sinks and the
+shard is checkpointed at the last delivered record.
+
+The DynamoDB writes of a batch overlap the reading and decoding of the next one
+(``ProcessorConfig.dynamodb_overlap_batches``): ``process_records`` hands the batch's writes to a
+writer thread and returns; the next call (or any flush) first waits for them, dead-letters the
+events DynamoDB refused and buffers the rest for the archive. At most one batch is in flight, and
+nothing is checkpointed before its writes are done.
+
+Sink errors come in three kinds (:mod:`consumer.sinks._classify`): throttling, 5xx and network
+trouble are retried; an event DynamoDB refuses (a number it cannot store...) is dead-lettered with
+DynamoDB's error and the shard moves on; anything systemic (access denied, table or bucket
+missing, KMS) stops the processor as below, with the service's error in the log.
 
 amazon_kclpy catches exceptions from the hooks and reports the batch done, which would let a
 later checkpoint pass over records never written. So a failure that outlives the sinks' retries
@@ -17,7 +28,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NoReturn
 
 from amazon_kclpy.checkpoint_error import CheckpointError
@@ -31,7 +43,7 @@ from .checkpoints import Checkpoint, CheckpointTracker
 from .config import ProcessorConfig
 from .metrics import WorkerMetrics
 from .records import DecodedEvent, KinesisRecord, Undecodable, decode, from_kcl
-from .sinks import DynamoDBSink, S3Archive
+from .sinks import DynamoDBSink, Refusal, S3Archive, WriteSummary
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +94,9 @@ class NicelistProcessor(RecordProcessorBase):
         self.tracker = CheckpointTracker()
         self.buffer = self._new_buffer()
         self.failed = False
+        #: the batch whose DynamoDB writes are in flight: its events and the writes' future
+        self._pending: tuple[list[DecodedEvent], float, Future[WriteSummary]] | None = None
+        self._writer: ThreadPoolExecutor | None = None
         self.counters = {"records": 0, "events": 0, "dead_letters": 0, "files": 0, "checkpoints": 0}
         self.metrics = metrics or WorkerMetrics(application=config.names.application)
 
@@ -110,6 +125,7 @@ class NicelistProcessor(RecordProcessorBase):
     def lease_lost(self, lease_lost_input: Any) -> None:
         """Never checkpoint: another worker owns the shard and replays what was not durable."""
         log.info("lease lost on %s; dropping %s buffered rows", self.shard_id, len(self.buffer))
+        self._pending = None  # its writes may still land: conditional, so harmless to the new owner
         self.buffer.discard()
         self.tracker.forget_undurable()
         self.metrics.close()
@@ -144,7 +160,8 @@ class NicelistProcessor(RecordProcessorBase):
     def _process(self, kcl_records: list[Any], checkpointer: Any) -> None:
         records = [from_kcl(r, self.shard_id) for r in kcl_records]
         self.handle(records)
-        if self.buffer.should_close(self._monotonic()) or (len(self.buffer) == 0 and self.tracker.has_undurable):
+        nothing_open = len(self.buffer) == 0 and self._pending is None
+        if self.buffer.should_close(self._monotonic()) or (nothing_open and self.tracker.has_undurable):
             self._flush_and_checkpoint(checkpointer)
 
     def handle(self, records: list[KinesisRecord]) -> None:
@@ -162,19 +179,48 @@ class NicelistProcessor(RecordProcessorBase):
             for item in dead:
                 log.warning("dead letter %s: %s", item.record.name, item.reason)
             self._archive.put_objects([dead_letter_file(item, now_ms) for item in dead])
+        self._settle_pending()
         if events:
-            summary = self._dynamodb.write_latest(events)
-            self.metrics.items_written(summary.written, summary.superseded, events, self._wall_clock_ms())
-            now = self._monotonic()
-            for event in events:
-                self.buffer.add(event, now)
+            if self.config.dynamodb_overlap_batches:
+                if self._writer is None:
+                    self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kid-writer")
+                writes = self._writer.submit(self._dynamodb.write_latest, events)
+                self._pending = (events, self._monotonic(), writes)
+            else:
+                self._buffer_written(events, self._monotonic(), self._dynamodb.write_latest(events))
         if records:
             self.tracker.delivered(records[-1])
         self.counters["records"] += len(records)
         self.counters["events"] += len(events)
         self.counters["dead_letters"] += len(dead)
 
+    def _settle_pending(self) -> None:
+        """Wait for the batch in flight (raising its error), then buffer it for the archive."""
+        if self._pending is None:
+            return
+        events, received, writes = self._pending
+        self._pending = None
+        self._buffer_written(events, received, writes.result())
+
+    def _buffer_written(self, events: list[DecodedEvent], received: float, summary: WriteSummary) -> None:
+        """Dead-letter what DynamoDB refused; buffer the rest as received at ``received`` (monotonic)."""
+        if summary.refused:
+            events = self._dead_letter_refused(events, summary.refused)
+        self.metrics.items_written(summary.written, summary.superseded, events, self._wall_clock_ms())
+        for event in events:
+            self.buffer.add(event, received)
+
+    def _dead_letter_refused(self, events: list[DecodedEvent], refused: Sequence[Refusal]) -> list[DecodedEvent]:
+        """Store a dead letter (with DynamoDB's error) for each refused event; the other events."""
+        now_ms = self._wall_clock_ms()
+        letters = [Undecodable(r.event.record, r.reason) for r in refused]
+        self._archive.put_objects([dead_letter_file(item, now_ms) for item in letters])
+        self.counters["dead_letters"] += len(letters)
+        gone = {id(r.event) for r in refused}
+        return [event for event in events if id(event) not in gone]
+
     def _flush(self) -> None:
+        self._settle_pending()
         files = self.buffer.close_all()
         self._archive.put_files(files)
         self.counters["files"] += len(files)

@@ -58,6 +58,12 @@ DYNAMODB_NUMBER_MIN_MAGNITUDE = Decimal("1E-130")
 DYNAMODB_NUMBER_MAX_MAGNITUDE = Decimal("9.9999999999999999999999999999999999999E+125")
 #: Strings (S) are Unicode with UTF-8 encoding: text with a lone surrogate cannot be sent at all.
 #: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html (String)
+#: BatchExecuteStatement: at most 25 statements per call, all reads or all writes (API reference,
+#: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchExecuteStatement.html).
+DYNAMODB_MAX_STATEMENTS_PER_BATCH_EXECUTE = 25
+#: The Number magnitude bounds above as powers of ten.
+DYNAMODB_NUMBER_MIN_EXPONENT = -130
+DYNAMODB_NUMBER_MAX_EXPONENT = 125
 
 # --- S3: https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
 #: A single PutObject: at most 5 GiB; object keys at most 1,024 bytes of UTF-8.

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from ._dynamodb_fixes.partiql_batch import set_statement_fault
 from ._faults import Fault, FaultTable, classify, render_error
 from ._limits import ShardLimiter
 
@@ -70,6 +71,11 @@ class LocalAWSApp:
             status, headers, body = render_error(request, fault)
             start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
             return [body]
+        statement_fault = None
+        if (request.service, request.operation) == ("dynamodb", "BatchExecuteStatement"):
+            statement_fault = self.faults.take(request.service, request.operation, statements=True)
+            if statement_fault is not None:
+                logger.info("fault: statements %s -> %s", statement_fault.statements, statement_fault.error_code)
         statuses: list[int] = []
         app = self._backend_app(request.service, environ, path)
 
@@ -79,6 +85,7 @@ class LocalAWSApp:
 
         try:
             with MOTO_LOCK:
+                set_statement_fault(statement_fault)
                 result = app(environ, recording_start_response)
                 try:
                     return [b"".join(result)]

@@ -42,6 +42,9 @@ class Fault:
     http_status: int = 400
     count: int = 1
     message: str = "injected by localaws"
+    #: only for DynamoDB BatchExecuteStatement: fail just these statements (0-based indexes) of
+    #: the call, with ``error_code`` in their per-statement ``Error``; the others run normally
+    statements: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
@@ -52,16 +55,22 @@ class Fault:
             raise ValueError(f"http_status must be an HTTP error status, not {self.http_status}")
         if self.count < 1:
             raise ValueError(f"count must be at least 1, not {self.count}")
+        if self.statements:
+            if (self.service, self.operation) != ("dynamodb", "BatchExecuteStatement"):
+                raise ValueError("statements= applies to dynamodb BatchExecuteStatement only")
+            if any(not isinstance(i, int) or i < 0 for i in self.statements):
+                raise ValueError(f"statements must be statement indexes (0, 1, ...), not {self.statements}")
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> Fault:
-        known = {"service", "operation", "error_code", "http_status", "count", "message"}
+        known = {"service", "operation", "error_code", "http_status", "count", "message", "statements"}
         unknown = set(document) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
         values = dict(document)
         if "http_status" not in values or values["http_status"] is None:
             values["http_status"] = DEFAULT_STATUS.get(str(values.get("error_code")), 400)
+        values["statements"] = tuple(values.get("statements") or ())
         return cls(**values)
 
     def matches(self, service: str, operation: str | None) -> bool:
@@ -97,11 +106,14 @@ class FaultTable:
             self._armed.clear()
             return cleared
 
-    def take(self, service: str, operation: str | None) -> Fault | None:
-        """The fault to fire for this request, consuming one of its counts; None to pass."""
+    def take(self, service: str, operation: str | None, *, statements: bool = False) -> Fault | None:
+        """The fault to fire for this request, consuming one of its counts; None to pass.
+
+        ``statements=True`` takes a per-statement fault (``Fault.statements`` set) instead of a
+        whole-request one."""
         with self._lock:
             for armed in self._armed:
-                if armed.fault.matches(service, operation):
+                if bool(armed.fault.statements) == statements and armed.fault.matches(service, operation):
                     armed.remaining -= 1
                     armed.hits += 1
                     if armed.remaining == 0:

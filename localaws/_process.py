@@ -251,10 +251,13 @@ class LocalAWS:
         http_status: int | None = None,
         count: int = 1,
         message: str = "injected by localaws",
+        statements: tuple[int, ...] = (),
     ) -> int:
         """Fail the next ``count`` matching requests with the real error shape; returns the fault id.
 
         ``http_status`` defaults to what AWS uses for that code (503 for SlowDown, else 400).
+        ``statements`` (DynamoDB BatchExecuteStatement only): fail just those statements of the
+        next ``count`` calls, with ``error_code`` in their per-statement ``Error``.
         """
         document = {
             "service": service,
@@ -263,6 +266,7 @@ class LocalAWS:
             "http_status": http_status,
             "count": count,
             "message": message,
+            "statements": list(statements),
         }
         return int(self._admin("POST", "faults", document)["id"])
 

@@ -72,10 +72,11 @@ def build_app(config: ServerConfig) -> LocalAWSApp:
     fixes: list[str] = []
     speedups: list[str] = []
     if config.kinesis_fixes:
+        from ._dynamodb_fixes import apply_all as apply_dynamodb_fixes
         from ._kinesis_fixes import apply_all
         from ._moto_speedups import apply_all as apply_speedups
 
-        fixes = apply_all()
+        fixes = apply_all() + apply_dynamodb_fixes()
         speedups = apply_speedups()
     limiter = None
     info: dict[str, object] = {"moto": moto.__version__, "kinesis_fixes": fixes, "speedups": speedups}

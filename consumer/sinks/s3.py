@@ -1,5 +1,10 @@
 """The archive bucket: Avro files of events, and one dead-letter file per undecodable record.
 
+Errors (see :mod:`._classify`): throttling, 5xx and network trouble are retried; anything else
+is systemic (access denied, no such bucket, a KMS key disabled...) and stops the processor. No
+S3 error is a per-item refusal: our code builds every key and bounds every body, so no event's
+value can make S3 refuse one object and accept the others.
+
 Objects are created only if absent (``If-None-Match: *``): a file's key is taken by the first
 writer, and a later writer of the same key (a zombie whose lease expired, the shard's new owner,
 a replay after a crash, a retry of a PUT whose answer was lost) stores only the rows the
@@ -16,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from foundation.aws_errors import error_code
+from foundation.aws_errors import error_code, error_message
 
 from .._errors import SinkError
 from ..archive import ArchiveFile, read_rows
@@ -63,7 +68,11 @@ class S3Archive:
             code = error_code(exc)
             if code == _KEY_TAKEN:
                 return False
-            raise SinkError(f"PutObject s3://{self._bucket}/{key} failed: {code}", retryable=False) from exc
+            raise SinkError(
+                f"PutObject s3://{self._bucket}/{key} failed: {code}: {error_message(exc)} (the archive is unusable "
+                "as configured: our code shapes every key and body, so no event's value causes this)",
+                retryable=False,
+            ) from exc
         return True
 
     def get(self, key: str) -> bytes:
@@ -75,7 +84,9 @@ class S3Archive:
             return call_with_retries(attempt, policy=self._retry, what=f"GetObject {key}", sleep=self._sleep)
         except ClientError as exc:
             code = error_code(exc)
-            raise SinkError(f"GetObject s3://{self._bucket}/{key} failed: {code}", retryable=False) from exc
+            raise SinkError(
+                f"GetObject s3://{self._bucket}/{key} failed: {code}: {error_message(exc)}", retryable=False
+            ) from exc
 
     def put_file(self, file: ArchiveFile) -> None:
         """Store ``file``'s rows: all of them, or those a file already at its key lacks."""

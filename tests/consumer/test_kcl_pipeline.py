@@ -157,10 +157,34 @@ def test_garbage_goes_to_dead_letters_while_the_shards_keep_moving(pipeline: Pip
     assert all(row["reason"] for row in letters)
 
 
-def test_throttling_in_both_sinks_delays_but_loses_nothing(pipeline: Pipeline, clean_faults: LocalAWS) -> None:
-    clean_faults.inject_fault(
-        service="dynamodb", operation="PutItem", error_code="ProvisionedThroughputExceededException", count=3
+def test_a_value_dynamodb_refuses_is_dead_lettered_and_the_shards_keep_moving(pipeline: Pipeline) -> None:
+    poison = [make_event(kid_id=unique("poison"), location={"lat": 1e-200, "lon": 0.0}) for _ in range(2)]
+    put_batch(pipeline, poison)
+    events = events_for(unique("after-poison"), 100, kids=10)
+    put_batch(pipeline, events)
+    check(pipeline, events)
+    letters = wait_until(
+        lambda: (
+            len(
+                found := [
+                    r for r in pipeline.dead_letters() if any(p["event_id"].encode() in r["data"] for p in poison)
+                ]
+            )
+            == len(poison)
+            and found
+        ),
+        timeout_s=30,
+        what="a dead letter per refused event",
     )
+    assert all("DynamoDB" in row["reason"] and "underflow" in row["reason"] for row in letters)
+    assert pipeline.items([p["kid_id"] for p in poison]) == {}
+    assert sum(pipeline.restarts.values()) == 0, "a refused value does not stop the processor"
+
+
+def test_throttling_in_both_sinks_delays_but_loses_nothing(pipeline: Pipeline, clean_faults: LocalAWS) -> None:
+    batch = {"service": "dynamodb", "operation": "BatchExecuteStatement"}
+    clean_faults.inject_fault(**batch, error_code="ProvisionedThroughputExceededException", count=3)
+    clean_faults.inject_fault(**batch, error_code="ThrottlingError", statements=(0, 3), count=2)  # single statements
     clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=3)
     events = events_for(unique("throttled"), 300, kids=30)
     put_batch(pipeline, events)

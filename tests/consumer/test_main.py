@@ -53,11 +53,17 @@ def test_a_sink_that_stays_down_ends_the_process_with_status_70_before_any_check
     lines = [
         {"action": "initialize", "shardId": "shardId-000000000000", "sequenceNumber": None, "subSequenceNumber": None},
         {"action": "processRecords", "records": [record], "millisBehindLatest": 0},
+        # the batch's writes overlap the next call, which waits for them and finds the sink down
+        {"action": "processRecords", "records": [], "millisBehindLatest": 0},
     ]
     result = run_processor(lines, f"http://127.0.0.1:{closed_port()}")
     assert result.returncode == 70, result.stderr
-    # stdout carries only the protocol: initialize acknowledged, no status for the failed batch, no checkpoint
-    assert actions(result.stdout) == [{"action": "status", "responseFor": "initialize"}]
+    # stdout carries only the protocol: the first batch acknowledged (its writes still in flight),
+    # no status for the call that found them failed, and never a checkpoint
+    assert actions(result.stdout) == [
+        {"action": "status", "responseFor": "initialize"},
+        {"action": "status", "responseFor": "processRecords"},
+    ]
     assert "giving up (exit 70)" in result.stderr
 
 

@@ -69,10 +69,10 @@ def test_checkpoints_only_after_the_archive_files_close() -> None:
     world = World()
     checkpointer = FakeCheckpointer()
     world.process([kcl_record(d, sequence=s) for s, d in zip((1, 2, 3), events(3), strict=True)], checkpointer)
-    assert len(world.dynamodb.batches[0]) == 3
     assert checkpointer.calls == [] and world.archive.objects == {}
     world.clock.now += 10  # the open file is now old enough
     world.process([kcl_record(events(1)[0], sequence=4)], checkpointer)
+    assert [len(batch) for batch in world.dynamodb.batches] == [3, 1]
     assert checkpointer.calls == [("4", 0)]
     assert world.archived_positions() == [("1", 0), ("2", 0), ("3", 0), ("4", 0)]
 

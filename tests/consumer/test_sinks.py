@@ -1,4 +1,5 @@
-"""The sinks against in-process moto, with throttling injected by a client wrapper."""
+"""The S3 archive against in-process moto, with throttling injected by a client wrapper (the kid
+table's write paths: test_dynamodb_sink.py, on the embedded stack)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ from moto import mock_aws
 from consumer import RetryPolicy, SinkError, SinkUnavailableError
 from consumer.archive import ArchiveFile, read_rows, record_id, to_row
 from consumer.records import DecodedEvent, KinesisRecord
-from consumer.sinks import DynamoDBSink, S3Archive
+from consumer.sinks import S3Archive
 from tests.factories import BASE_MS, make_event
 
-TABLE = "kids"
 BUCKET = "archive"
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.02)
 
@@ -58,19 +58,6 @@ def client(service: str) -> Any:
 
 
 @pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        c = client("dynamodb")
-        c.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "kid_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "kid_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield c
-
-
-@pytest.fixture
 def s3() -> Iterator[Any]:
     with mock_aws():
         c = client("s3")
@@ -95,60 +82,6 @@ def archived_ids(c: Any) -> list[tuple[str, str, int]]:
     """Every archived record identity, once per copy."""
     rows = (row for key in keys(c) for row in read_rows(c.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
     return sorted(record_id(row) for row in rows)
-
-
-def stored(c: Any, kid: str) -> dict[str, Any]:
-    item = c.get_item(TableName=TABLE, Key={"kid_id": {"S": kid}}, ConsistentRead=True).get("Item")
-    return item or {}
-
-
-def test_last_writer_wins_across_calls_and_replays(dynamodb: Any) -> None:
-    sink = DynamoDBSink(dynamodb, TABLE, threads=4, retry=FAST, wall_clock_ms=lambda: 42)
-    newer = make_event(kid_id="kid-a", observed_at=BASE_MS + 100, note="newer")
-    older = make_event(kid_id="kid-a", observed_at=BASE_MS + 50)
-    other = make_event(kid_id="kid-b", location={"lat": 1.0, "lon": 2.0})
-    assert sink.write_latest([decoded(newer), decoded(other)]).written == 2
-    # a late event and a replay of the same one: neither overwrites
-    summary = sink.write_latest([decoded(older), decoded(newer), decoded(older)])
-    assert (summary.written, summary.superseded) == (0, 1)
-    item = stored(dynamodb, "kid-a")
-    assert item["event_id"]["S"] == newer["event_id"] and item["note"]["S"] == "newer"
-    assert item["written_at"]["N"] == "42"
-    assert stored(dynamodb, "kid-b")["location"]["M"]["lat"]["N"] == "1.0"
-    # the same observed_at: the larger event_id wins, whatever the order of arrival
-    tie = make_event(kid_id="kid-a", observed_at=BASE_MS + 100, event_id="ffffffff-ffff-4fff-8fff-ffffffffffff")
-    assert sink.write_latest([decoded(tie)]).written == 1
-    assert stored(dynamodb, "kid-a")["event_id"]["S"] == tie["event_id"]
-    sink.close()
-
-
-def test_dynamodb_throttling_is_retried(dynamodb: Any) -> None:
-    faults = Faults(dynamodb, "put_item")
-    sleeps: list[float] = []
-    sink = DynamoDBSink(faults, TABLE, threads=1, retry=FAST, sleep=sleeps.append)
-    faults.arm(3, "ProvisionedThroughputExceededException", 400)
-    event = make_event(kid_id="kid-t")
-    assert sink.write_latest([decoded(event)]).written == 1
-    assert len(sleeps) == 3 and faults.remaining == 0
-    assert stored(dynamodb, "kid-t")["event_id"]["S"] == event["event_id"]
-    faults.arm(2, "InternalServerError", 500)
-    assert sink.write_latest([decoded(make_event(kid_id="kid-u"))]).written == 1
-
-
-def test_dynamodb_failure_outliving_the_retries_raises(dynamodb: Any) -> None:
-    faults = Faults(dynamodb, "put_item")
-    sink = DynamoDBSink(faults, TABLE, threads=2, retry=FAST, sleep=lambda s: None)
-    faults.arm(100, "ThrottlingException", 400)
-    with pytest.raises(SinkUnavailableError, match="after 4 attempts"):
-        sink.write_latest([decoded(make_event(kid_id="kid-x"))])
-    assert stored(dynamodb, "kid-x") == {}
-
-
-def test_dynamodb_missing_table_is_not_retried(dynamodb: Any) -> None:
-    sink = DynamoDBSink(dynamodb, "no-such-table", retry=FAST, sleep=lambda s: pytest.fail("slept"))
-    with pytest.raises(SinkError, match="ResourceNotFoundException") as info:
-        sink.write_latest([decoded(make_event())])
-    assert not info.value.retryable
 
 
 def test_s3_slow_down_is_retried_and_objects_land(s3: Any) -> None:

@@ -82,6 +82,24 @@ def _operations() -> dict[str, set[tuple[str, str]]]:
     return found
 
 
+#: PartiQL operations: IAM authorizes each statement by its verb, not the operation
+#: (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-iam.html)
+PARTIQL_OPERATIONS = frozenset({"BatchExecuteStatement", "ExecuteStatement", "ExecuteTransaction"})
+PARTIQL_ACTIONS = (
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLSelect",
+    "dynamodb:PartiQLDelete",
+)
+
+
+def iam_actions(service: str, operation: str) -> tuple[str, ...]:
+    """The actions one of which a call of ``operation`` needs (a PartiQL call: its statements' verbs)."""
+    if service == "dynamodb" and operation in PARTIQL_OPERATIONS:
+        return PARTIQL_ACTIONS
+    return (iam_action(service, operation),)
+
+
 def iam_action(service: str, operation: str) -> str:
     if service == "s3":
         return f"s3:{S3_ACTIONS.get(operation, operation)}"
@@ -107,7 +125,7 @@ def called_actions(packages: tuple[str, ...]) -> dict[frozenset[str], set[str]]:
                 if name in TRANSFER:
                     targets = {TRANSFER[name]}
                 if targets:
-                    actions = frozenset(iam_action(service, operation) for service, operation in targets)
+                    actions = frozenset(a for service, operation in targets for a in iam_actions(service, operation))
                     calls.setdefault(actions, set()).add(str(path.relative_to(ROOT)))
     return calls
 

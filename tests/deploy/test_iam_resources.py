@@ -97,6 +97,18 @@ def allowed(policy: Mapping[str, Any], call: Call, region: str) -> bool:
     return False
 
 
+def partiql_calls(params: Mapping[str, Any]) -> list[Call]:
+    """A PartiQL batch as IAM sees it: one ``PartiQL<Verb>`` call on its table per statement
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-iam.html)."""
+    found: list[Call] = []
+    for statement in params["Statements"]:
+        words = statement["Statement"].split()
+        verb = words[0].title()
+        table = words[2] if verb in ("Insert", "Delete") else words[1]  # INSERT INTO t / UPDATE t
+        found.append(Call("dynamodb", f"PartiQL{verb}", {"TableName": table.strip('"')}))
+    return found
+
+
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Call]]:
     """Every boto3 call made in this process (any thread) while the test runs."""
@@ -104,7 +116,11 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Call]]:
     original = BaseClient._make_api_call
 
     def record(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
-        recorded.append(Call(client.meta.service_model.service_name, operation, dict(params)))
+        service = client.meta.service_model.service_name
+        if (service, operation) == ("dynamodb", "BatchExecuteStatement"):
+            recorded.extend(partiql_calls(params))
+        else:
+            recorded.append(Call(service, operation, dict(params)))
         return original(client, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", record)
@@ -226,6 +242,7 @@ def test_the_worker_policy_allows_the_record_processor_including_a_replay(
     assert exits == []
 
     seen = check("worker", names, local_aws, calls)
-    assert {"dynamodb:PutItem", "s3:PutObject", "s3:GetObject"} <= seen
+    # the default write path: INSERT for a new kid, UPDATE when the replay finds the item there
+    assert {"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "s3:PutObject", "s3:GetObject"} <= seen
     puts = {c.params["Key"].split("/")[0] for c in calls if c.operation == "PutObject"}
     assert puts == {"events", "dead-letter"}
