@@ -48,7 +48,8 @@ def _values(datums: list[dict[str, Any]], shard: bool = False) -> dict[str, Any]
 def test_the_processor_reports_its_counts_lag_latency_and_what_is_not_checkpointed() -> None:
     metrics = WorkerMetrics(application="app")
     processor = NicelistProcessor(
-        config=ProcessorConfig(archive_max_file_age_s=3600),
+        # the writes of a batch settle before process_records returns (no overlap): counted at once
+        config=ProcessorConfig(archive_max_file_age_s=3600, dynamodb_overlap_batches=False),
         dynamodb=FakeDynamoDB(),  # type: ignore[arg-type]
         archive=FakeArchive(),  # type: ignore[arg-type]
         wall_clock_ms=lambda: NOW_MS + 5000,
@@ -104,11 +105,16 @@ def test_throttles_and_a_dead_letter_reach_cloudwatch(
     shard = "shardId-000000000000"
     processor.initialize(initialize_input(shard))
     stack.inject_fault(
-        service="dynamodb", operation="PutItem", error_code="ProvisionedThroughputExceededException", count=3
+        service="dynamodb",
+        operation="BatchExecuteStatement",
+        error_code="ProvisionedThroughputExceededException",
+        count=3,
     )
     records = [kcl_record(encode_event(make_event())) for _ in range(2)] + [kcl_record(b"\xc3\x01 poison")]
     checkpointer = FakeCheckpointer()
     processor.process_records(process_input(records, checkpointer))
+    # the batch's writes settle (and are counted) by the time the processor checkpoints
+    processor.shutdown_requested(with_checkpointer(messages.ShutdownRequestedInput, "shutdownRequested", checkpointer))
 
     cloudwatch = aws_client("cloudwatch")
     app = dims(Application=names.application)
@@ -126,7 +132,6 @@ def test_throttles_and_a_dead_letter_reach_cloudwatch(
 
     found = wait_until(published, timeout_s=120, what="throttles and the dead letter in CloudWatch")
     assert found[queries[2]] == 1
-    processor.shutdown_requested(with_checkpointer(messages.ShutdownRequestedInput, "shutdownRequested", checkpointer))
     assert exits == [] and checkpointer.calls
 
 
@@ -145,7 +150,7 @@ def test_a_processor_that_gives_up_says_so_and_exits_even_if_publishing_breaks()
         exits: list[int] = []
         metrics = WorkerMetrics(application="app", cloudwatch=cloudwatch, config=MetricsConfig(interval_s=3600))
         processor = NicelistProcessor(
-            config=ProcessorConfig(),
+            config=ProcessorConfig(dynamodb_overlap_batches=False),  # the failure surfaces in this call
             dynamodb=FakeDynamoDB(fail=RuntimeError("table gone")),  # type: ignore[arg-type]
             archive=FakeArchive(),  # type: ignore[arg-type]
             exit=exits.append,
