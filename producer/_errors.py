@@ -3,9 +3,12 @@
 ProducerError                    root: anything the producer refuses or could not do
 ├── ProducerClosedError          put() after close(), or close() came before delivery
 ├── BufferFullError              the in-memory buffer stayed full for put_timeout_s (back-pressure)
-├── SpoolError                   the local spool cannot be used
+├── SpoolError                   the local spool cannot be used (``path`` names the file or directory)
 │   ├── SpoolLockedError         another live producer owns the spool directory
-│   └── SpoolFullError           the spool reached max_spool_bytes; Kinesis has been unreachable too long
+│   ├── SpoolFullError           the spool reached max_spool_bytes, or the disk is out of space or inodes
+│   ├── SpoolPermissionError     the spool is not writable (permissions, read-only file system)
+│   ├── SpoolIOError             any other file system error (I/O error, too many open files...)
+│   └── SpoolStreamMismatchError the spool belongs to another stream
 └── DeliveryFailedError          Kinesis refused the event for a reason retrying did not fix;
                                  carries the event(s) and the last error code
 
@@ -14,7 +17,9 @@ Invalid events are refused by put() with :class:`schemas.ValidationError` as-is:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -49,7 +54,11 @@ class BufferFullError(ProducerError):
 
 
 class SpoolError(ProducerError):
-    """The local spool directory cannot be used."""
+    """The local spool directory cannot be used; ``path`` is the file or directory concerned."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else Path(path)
+        super().__init__(message)
 
 
 class SpoolLockedError(SpoolError):
@@ -57,7 +66,20 @@ class SpoolLockedError(SpoolError):
 
 
 class SpoolFullError(SpoolError):
-    """Appending the event would take the spool past max_spool_bytes; the event was not accepted."""
+    """Appending the event would take the spool past max_spool_bytes, or the file system is out of
+    space or inodes; the event was not accepted."""
+
+
+class SpoolPermissionError(SpoolError):
+    """The spool directory or a file in it is not writable (permissions, read-only file system)."""
+
+
+class SpoolIOError(SpoolError):
+    """Any other file system error on the spool (an I/O error, too many open files...)."""
+
+
+class SpoolStreamMismatchError(SpoolError):
+    """The spool directory was created for another stream; its events must not be replayed into this one."""
 
 
 class DeliveryFailedError(ProducerError):

@@ -97,7 +97,6 @@ class Producer:
         self._buffered_bytes = 0
         self._flushes = 0
         self._accepted = 0  # hot counters live outside the dict
-        self._spooled = 0
         self._closed = False  # no more put()
         self._failure = ""  # why the sender thread stopped on its own, if it did
         self._close_lock = threading.Lock()
@@ -127,6 +126,7 @@ class Producer:
                 max_bytes=config.max_spool_bytes,
                 segment_bytes=config.spool_segment_bytes,
                 fsync=config.fsync,
+                stream=config.stream_name,
             )
             if self._spool.backlog_events:
                 self._backlog = self._spool.replay()
@@ -152,18 +152,16 @@ class Producer:
                 raise ProducerClosedError(f"producer closed ({self._failure or 'close() was called'})")
             if self._buffered_bytes + size > self._max_buffered:
                 self._wait_for_space(size)
-            segment = self._spool.append(data) if self._spool is not None else -1  # first: it may refuse
+            index = self._spool.append(data) if self._spool is not None else -1  # first: it may refuse
             record = self._open
             if record is None or record.cost + cost > self._max_record_bytes:
                 record = self._new_record()
+            if record.spool_first < 0:  # a record's put() events are consecutive in the spool
+                record.spool_first = index
             payloads = record.payloads
             future = DeliveryFuture(record, len(payloads))
             payloads.append(data)
             record.cost += cost
-            if segment >= 0:
-                segments = record.segments
-                segments[segment] = segments.get(segment, 0) + 1
-                self._spooled += 1
             self._buffered_bytes += size
             self._accepted += 1
             if callback is not None:
@@ -304,9 +302,13 @@ class Producer:
     def metrics(self) -> dict[str, int]:
         """Counters since start. Events: accepted, sent, failed, spooled, replayed, pending_events;
         aggregated records: aggregated_records, retried, throttled; calls: put_records_calls;
-        bytes: bytes_sent (data + keys), buffered_bytes, spool_bytes."""
+        bytes: bytes_sent (data + keys), buffered_bytes, spool_bytes; damage found in the spool at
+        start: spool_frames_lost (at least), spool_bytes_lost."""
         with self._lock:
-            counters = dict(self._counters, accepted=self._accepted, spooled=self._spooled)
+            spool = self._spool
+            counters = dict(self._counters, accepted=self._accepted, spooled=spool.appended if spool else 0)
+            counters["spool_frames_lost"] = spool.frames_lost if spool else 0
+            counters["spool_bytes_lost"] = spool.bytes_lost if spool else 0
             counters["buffered_bytes"] = self._buffered_bytes
             counters["pending_events"] = self._pending_locked()
             counters["spool_bytes"] = self._spool.disk_bytes if self._spool is not None else 0
@@ -435,8 +437,12 @@ class Producer:
     def _complete(self, record: PendingRecord, *, ok: bool) -> None:
         """Record the final outcome (lock held); the caller runs ``record.finish()`` after unlocking."""
         if ok and self._spool is not None:
+            replayed = 0
             for segment, count in record.segments.items():
                 self._spool.ack(segment, count)
+                replayed += count
+            if len(record.payloads) > replayed:
+                self._spool.ack_appended(record.spool_first, len(record.payloads) - replayed)
         # a failed event is not acknowledged: it stays in the spool for the next producer
         self._buffered_bytes -= sum(map(len, record.payloads))
         self._completed_events += len(record.payloads)
