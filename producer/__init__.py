@@ -15,9 +15,13 @@ from ._errors import (
     DeliveryFailedError,
     ProducerClosedError,
     ProducerError,
+    ProducerForkedError,
     SpoolError,
     SpoolFullError,
+    SpoolIOError,
     SpoolLockedError,
+    SpoolPermissionError,
+    SpoolStreamMismatchError,
 )
 from ._pending import DeliveryFuture, Receipt
 from ._producer import Producer
@@ -35,9 +39,13 @@ __all__ = [
     "ProducerClosedError",
     "ProducerConfig",
     "ProducerError",
+    "ProducerForkedError",
     "Receipt",
     "SpoolError",
     "SpoolFullError",
+    "SpoolIOError",
     "SpoolLockedError",
+    "SpoolPermissionError",
+    "SpoolStreamMismatchError",
     "default_spool_dir",
 ]

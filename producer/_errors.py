@@ -2,6 +2,7 @@
 
 ProducerError                    root: anything the producer refuses or could not do
 ├── ProducerClosedError          put() after close(), or close() came before delivery
+│   └── ProducerForkedError      put() in a forked child on its parent's producer
 ├── BufferFullError              the in-memory buffer stayed full for put_timeout_s (back-pressure)
 ├── SpoolError                   the local spool cannot be used (``path`` names the file or directory)
 │   ├── SpoolLockedError         another live producer owns the spool directory
@@ -44,6 +45,11 @@ class ProducerClosedError(ProducerError):
         from schemas import decode_event
 
         return [decode_event(p) for p in self.payloads]
+
+
+class ProducerForkedError(ProducerClosedError):
+    """put() or flush() in a process forked from the one that created the producer: its sender
+    thread, lock and spool belong to the parent. Create a new Producer in the child."""
 
 
 class BufferFullError(ProducerError):

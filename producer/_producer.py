@@ -16,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
@@ -26,7 +27,7 @@ from schemas import BehaviourEventCodec
 from ._aggregate import empty_cost, encode_aggregated, record_cost
 from ._batch import RequestLimits, take_request
 from ._config import ProducerConfig
-from ._errors import BufferFullError, ProducerClosedError
+from ._errors import BufferFullError, ProducerClosedError, ProducerForkedError
 from ._partition import random_partition_key
 from ._pending import DeliveryFuture, PendingRecord
 from ._retry import Backoff, ErrorKind, classify
@@ -133,6 +134,8 @@ class Producer:
         self._next_sync = self._clock() + config.fsync_interval_ms / 1000
         self._thread = threading.Thread(target=self._run, name=f"nicelist-producer-{config.stream_name}", daemon=True)
         self._thread.start()
+        self._pid = os.getpid()
+        _LIVE.add(self)
 
     # --- the caller's side ---------------------------------------------------------------
     def put(self, event: Mapping[str, Any], callback: Callable[[DeliveryFuture], None] | None = None) -> DeliveryFuture:
@@ -290,6 +293,26 @@ class Producer:
                 record.closed = reason
                 self._complete(record, ok=False)
             return records
+
+    def _disown_after_fork(self) -> None:
+        """In a forked child: this producer's thread, lock and spool are the parent's. Refuse put()
+        and flush() with ProducerForkedError, make close() a no-op, and drop the child's copies of
+        the spool's map and descriptors without touching the files (the parent keeps its lock)."""
+        message = (
+            f"this producer belongs to process {self._pid}; a forked child (pid {os.getpid()}) must create its "
+            "own Producer (with its own spool_dir)"
+        )
+
+        def refuse(*args: object, **kwargs: object) -> Any:
+            raise ProducerForkedError(message)
+
+        def close(timeout: float | None = None) -> int:
+            return 0
+
+        self._failure = message
+        self.__dict__.update(put=refuse, flush=refuse, close=close)  # instance attributes: no cost in the parent
+        if self._spool is not None:
+            self._spool.abandon_after_fork()
 
     def __enter__(self) -> Producer:
         return self
@@ -452,6 +475,17 @@ class Producer:
 
 
 _COSTS: dict[int, int] = {}
+
+#: producers of this process, disowned in a forked child (their thread and lock stay in the parent)
+_LIVE: weakref.WeakSet[Producer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for producer in list(_LIVE):
+        producer._disown_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _cost(size: int) -> int:

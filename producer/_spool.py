@@ -44,7 +44,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -170,7 +170,7 @@ def _scan_v2(data: bytes) -> SegmentScan:
     zero_tail = -1
     while pos < size:
         kind = data[pos]
-        if (kind == EVENT_FRAME or kind == SEAL_FRAME) and pos + FRAME_HEADER.size <= size:
+        if kind in (EVENT_FRAME, SEAL_FRAME) and pos + FRAME_HEADER.size <= size:
             _, length, check = FRAME_HEADER.unpack_from(data, pos)
             start = pos + FRAME_HEADER.size
             end = start + length
@@ -224,7 +224,7 @@ def _scan_v1(data: bytes) -> SegmentScan:
         if pos + header <= size:
             length, check = V1_FRAME_HEADER.unpack_from(data, pos)
             end = pos + header + length
-            if 0 < length and end <= size and zlib.crc32(view[pos + header : end]) == check:
+            if length > 0 and end <= size and zlib.crc32(view[pos + header : end]) == check:
                 if damage >= 0:
                     scan.damaged.append((damage, pos))
                     damage = -1
@@ -272,7 +272,7 @@ class Spool:
         self._fd = -1
         # the hot path: bytes left in the active segment (seal frame reserved), its write method
         self._room = 0
-        self._write = _closed_write
+        self._write: Callable[[bytes], int] = _closed_write
         self._always = self.fsync is FsyncPolicy.ALWAYS
         self._appended = 0  # frames appended by this spool; an append's index is the count before it
         self._synced = 0  # map position at the last sync
@@ -338,7 +338,9 @@ class Spool:
                 meta = json.loads(raw)
                 recorded = meta["stream"]
             except (ValueError, KeyError, TypeError) as exc:
-                raise SpoolError(f"spool metadata {path} is unreadable ({exc!r}); refusing to guess", path=path) from exc
+                raise SpoolError(
+                    f"spool metadata {path} is unreadable ({exc!r}); refusing to guess", path=path
+                ) from exc
             if stream is not None and recorded is not None and recorded != stream:
                 raise SpoolStreamMismatchError(
                     f"spool {self.directory} belongs to stream {recorded!r}, not {stream!r}: its events must not "

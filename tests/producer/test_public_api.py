@@ -16,10 +16,14 @@ def test_all_is_the_public_surface() -> None:
         "ProducerClosedError",
         "ProducerConfig",
         "ProducerError",
+        "ProducerForkedError",
         "Receipt",
         "SpoolError",
         "SpoolFullError",
+        "SpoolIOError",
         "SpoolLockedError",
+        "SpoolPermissionError",
+        "SpoolStreamMismatchError",
         "default_spool_dir",
     ]
     for name in producer.__all__:
@@ -32,3 +36,6 @@ def test_error_tree_has_one_root() -> None:
         assert issubclass(getattr(producer, name), producer.ProducerError)
     assert issubclass(producer.SpoolFullError, producer.SpoolError)
     assert issubclass(producer.SpoolLockedError, producer.SpoolError)
+    for name in ("SpoolIOError", "SpoolPermissionError", "SpoolStreamMismatchError"):
+        assert issubclass(getattr(producer, name), producer.SpoolError)
+    assert issubclass(producer.ProducerForkedError, producer.ProducerClosedError)
