@@ -63,6 +63,7 @@ logger = logging.getLogger(__name__)
 SEGMENT_SUFFIX = ".seg"
 LOCK_NAME = "LOCK"
 META_NAME = "SPOOL"
+SPARE_NAME = "SPARE"  # an acknowledged segment kept to be the next one: its blocks and pages are ready
 FORMAT = 2
 
 #: segment header: magic (7 bytes + format byte), preallocated size, reserved
@@ -115,6 +116,7 @@ class _Segment:
     disk: int = 0  # bytes the file takes on disk (preallocated size while active)
     sealed: bool = False
     first: int = -1  # append index of its first frame (segments written by this spool), -1 for backlog
+    used: int = 0  # bytes written (header, frames, seal) by this spool
 
 
 @dataclass
@@ -276,6 +278,7 @@ class Spool:
         self._always = self.fsync is FsyncPolicy.ALWAYS
         self._appended = 0  # frames appended by this spool; an append's index is the count before it
         self._synced = 0  # map position at the last sync
+        self._spare = 0  # bytes written in the SPARE file (0: there is none)
         self._closed = False
         self._forked = False
         self._dir_fd = -1
@@ -359,6 +362,7 @@ class Spool:
 
     # --- backlog -------------------------------------------------------------------------
     def _scan(self) -> list[_Segment]:
+        self._unlink(self.directory / SPARE_NAME)  # a spare left by a crash holds nothing
         backlog = []
         for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}")):
             try:
@@ -461,34 +465,16 @@ class Spool:
             raise SpoolError(f"spool {self.directory} belongs to the parent process", path=self.directory)
         if need - FRAME_HEADER.size > MAX_PAYLOAD_BYTES or need > self.segment_bytes - SEGMENT_HEADER.size - SEAL_BYTES:
             raise SpoolError(f"event of {need - FRAME_HEADER.size} bytes is too large for a spool segment")
-        self._seal_active()
-        if self.disk_bytes + self.segment_bytes > self.max_bytes:
+        self._seal_active(truncate=False)  # full, or nearly: its preallocated size stays
+        spare = self.segment_bytes if self._spare else 0
+        if self.disk_bytes - spare + self.segment_bytes > self.max_bytes:
             raise SpoolFullError(
-                f"spool {self.directory} holds {self.disk_bytes} bytes; a new {self.segment_bytes}-byte segment "
-                f"would exceed max_spool_bytes={self.max_bytes}",
+                f"spool {self.directory} holds {self.disk_bytes - spare} bytes; a new {self.segment_bytes}-byte "
+                f"segment would exceed max_spool_bytes={self.max_bytes}",
                 path=self.directory,
             )
         segment = _Segment(self._next_id, _segment_path(self.directory, self._next_id), disk=self.segment_bytes)
-        try:
-            fd = os.open(segment.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise spool_error(exc, segment.path, "create spool segment") from exc
-        try:
-            if hasattr(os, "posix_fallocate"):
-                # reserve the blocks now: a full disk must be an error here, not SIGBUS on a mapped write
-                os.posix_fallocate(fd, 0, self.segment_bytes)
-            else:  # pragma: no cover - macOS
-                os.ftruncate(fd, self.segment_bytes)
-            mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        except OSError as exc:
-            os.close(fd)
-            segment.path.unlink(missing_ok=True)
-            raise spool_error(exc, segment.path, "create spool segment") from exc
-        try:  # fault every page in at once: far cheaper than one page fault per few appends
-            mapped.madvise(_MADV_POPULATE_WRITE)
-        except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
-            pass
-        mapped.write(SEGMENT_HEADER.pack(SEGMENT_MAGIC, self.segment_bytes, 0))
+        fd, mapped = self._reuse_spare(segment) if self._spare else self._create(segment)
         self._map = mapped
         self._write = mapped.write
         self._fd = fd
@@ -501,7 +487,55 @@ class Spool:
         if self.fsync is not FsyncPolicy.NEVER:
             self._sync_directory()
 
-    def _seal_active(self) -> None:
+    def _create(self, segment: _Segment) -> tuple[int, mmap.mmap]:
+        try:
+            fd = os.open(segment.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise spool_error(exc, segment.path, "create spool segment") from exc
+        try:
+            if hasattr(os, "posix_fallocate"):
+                # reserve the blocks now: a full disk must be an error here, not SIGBUS on a mapped write
+                os.posix_fallocate(fd, 0, self.segment_bytes)
+            else:  # pragma: no cover - macOS
+                os.ftruncate(fd, self.segment_bytes)
+            mapped = self._map_segment(fd)
+        except OSError as exc:
+            os.close(fd)
+            segment.path.unlink(missing_ok=True)
+            raise spool_error(exc, segment.path, "create spool segment") from exc
+        mapped.write(SEGMENT_HEADER.pack(SEGMENT_MAGIC, self.segment_bytes, 0))
+        return fd, mapped
+
+    def _reuse_spare(self, segment: _Segment) -> tuple[int, mmap.mmap]:
+        """The SPARE file, zeroed where it was written, becomes ``segment`` (renamed only once zeroed)."""
+        spare = self.directory / SPARE_NAME
+        written, self._spare = self._spare, 0
+        try:
+            fd = os.open(spare, os.O_RDWR)
+        except OSError as exc:
+            raise spool_error(exc, spare, "reuse spool segment") from exc
+        try:
+            # writing the zeros faults every page in: no need to populate first
+            mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            mapped.write(_zeros(written))  # an acknowledged past must not look like frames
+            mapped.seek(0)
+            mapped.write(SEGMENT_HEADER.pack(SEGMENT_MAGIC, self.segment_bytes, 0))
+            os.replace(spare, segment.path)
+        except OSError as exc:
+            os.close(fd)
+            spare.unlink(missing_ok=True)
+            raise spool_error(exc, segment.path, "reuse spool segment") from exc
+        return fd, mapped
+
+    def _map_segment(self, fd: int) -> mmap.mmap:
+        mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        try:  # fault every page in at once: far cheaper than one page fault per few appends
+            mapped.madvise(_MADV_POPULATE_WRITE)
+        except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
+            pass
+        return mapped
+
+    def _seal_active(self, *, truncate: bool) -> None:
         segment = self._active
         if segment is None:
             return
@@ -519,14 +553,17 @@ class Spool:
             if self.fsync is not FsyncPolicy.NEVER:
                 mapped.flush()
             mapped.close()
-            os.ftruncate(self._fd, used)
+            if truncate:
+                os.ftruncate(self._fd, used)
         except OSError as exc:
             raise spool_error(exc, segment.path, "seal spool segment") from exc
         finally:
             os.close(self._fd)
             self._fd = -1
         segment.sealed = True
-        segment.disk = used
+        segment.used = used
+        if truncate:
+            segment.disk = used
         self._maybe_delete(segment)
 
     # --- acknowledgements ----------------------------------------------------------------
@@ -552,8 +589,15 @@ class Spool:
 
     def _maybe_delete(self, segment: _Segment) -> None:
         if segment.sealed and segment.acked >= segment.frames:
-            self._unlink(segment.path)
             del self._segments[segment.id]
+            if self._spare or self._closed or segment.disk != self.segment_bytes or segment.first < 0:
+                self._unlink(segment.path)
+                return
+            try:
+                os.replace(segment.path, self.directory / SPARE_NAME)
+            except OSError as exc:
+                raise spool_error(exc, segment.path, "recycle spool segment") from exc
+            self._spare = segment.used
 
     def _unlink(self, path: Path) -> None:
         try:
@@ -564,8 +608,9 @@ class Spool:
     # --- state ---------------------------------------------------------------------------
     @property
     def disk_bytes(self) -> int:
-        """Bytes the segment files take: sealed ones their size, the active one its preallocated size."""
-        return sum(s.disk for s in self._segments.values())
+        """Bytes the segment files take: sealed ones their size, the active one (and a spare) its
+        preallocated size."""
+        return sum(s.disk for s in self._segments.values()) + (self.segment_bytes if self._spare else 0)
 
     @property
     def segment_count(self) -> int:
@@ -602,7 +647,10 @@ class Spool:
         if self._forked:
             return
         try:
-            self._seal_active()
+            self._seal_active(truncate=True)
+            if self._spare:
+                self._spare = 0
+                self._unlink(self.directory / SPARE_NAME)
         finally:
             self._release()
 
@@ -621,6 +669,17 @@ class Spool:
                 os.close(fd)  # the parent's descriptors (and its flock) stay open
         self._fd = self._lock_fd = self._dir_fd = -1
         self._active = None
+
+
+_ZEROS = memoryview(b"")
+
+
+def _zeros(size: int) -> memoryview:
+    """``size`` zero bytes without allocating them anew for every recycled segment."""
+    global _ZEROS
+    if len(_ZEROS) < size:
+        _ZEROS = memoryview(bytes(size))
+    return _ZEROS[:size]
 
 
 def _closed_write(data: bytes) -> int:  # pragma: no cover - _room is 0 whenever this is installed

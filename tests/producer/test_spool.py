@@ -146,3 +146,24 @@ def test_every_fsync_policy_round_trips(tmp_path: Path, policy: FsyncPolicy) -> 
 def test_spool_directory_is_private(tmp_path: Path) -> None:
     open_spool(tmp_path / "new").close()
     assert os.stat(tmp_path / "new").st_mode & 0o077 == 0
+
+
+def test_a_recycled_segment_replays_nothing_of_its_acknowledged_past(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    old = payloads(1500)  # ~3 segments, all acknowledged: the first becomes the spare
+    for p in old:
+        spool.append(p)
+    spool.ack_appended(0, len(old))
+    assert (tmp_path / "SPARE").exists()
+    new = [bytes([0xEE]) * 60 for _ in range(1000)]  # shorter frames: the old ones must not show behind them
+    for p in new:
+        spool.append(p)
+    assert not any(p in new for p in old)
+    crash(spool)
+    again = open_spool(tmp_path)
+    replayed = [p for _, p in again.replay()]
+    kept = len(replayed) - len(new)  # the old events sharing the segment that was active at the ack
+    assert replayed == old[len(old) - kept :] + new and kept < 500
+    assert (again.frames_lost, again.bytes_lost) == (0, 0)
+    assert not (tmp_path / "SPARE").exists()
+    again.close()
