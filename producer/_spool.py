@@ -172,11 +172,11 @@ def _scan_v2(data: bytes) -> SegmentScan:
     zero_tail = -1
     while pos < size:
         kind = data[pos]
-        if kind in (EVENT_FRAME, SEAL_FRAME) and pos + FRAME_HEADER.size <= size:
+        if kind in (EVENT_FRAME, SEAL_FRAME) and pos + FRAME_HEADER.size <= size and data[pos + 1] == 0:
             _, length, check = FRAME_HEADER.unpack_from(data, pos)
             start = pos + FRAME_HEADER.size
             end = start + length
-            valid = end <= size and _checksum(view[start:end]) == check
+            valid = length > 0 and end <= size and _checksum(view[start:end]) == check
             if valid and (kind == EVENT_FRAME or length == SEAL_PAYLOAD.size):
                 if damage >= 0:
                     scan.damaged.append((damage, pos))
@@ -439,7 +439,7 @@ class Spool:
 
     # --- appends -------------------------------------------------------------------------
     def append(self, payload: bytes) -> int:
-        """Store one event; return its append index (for :meth:`ack_appended`)."""
+        """Store one event (non-empty, at most 64 KiB); return its append index (for :meth:`ack_appended`)."""
         need = len(payload) + 8  # FRAME_HEADER.size
         if need > self._room:
             self._rotate(need)
