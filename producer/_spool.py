@@ -152,8 +152,10 @@ def _nonzero_end(data: bytes | memoryview, start: int, end: int) -> int:
 
 def scan_segment(data: bytes) -> SegmentScan:
     """Every valid frame of a segment's bytes, resynchronising past damaged ones. Pure: no I/O."""
-    if data[: len(SEGMENT_MAGIC)] == SEGMENT_MAGIC:
+    if data[: len(SEGMENT_MAGIC)] == SEGMENT_MAGIC and len(data) >= SEGMENT_HEADER.size:
         return _scan_v2(data)
+    if data and SEGMENT_MAGIC.startswith(data[: len(SEGMENT_MAGIC)]):
+        return SegmentScan(format=FORMAT, damaged=[(0, len(data))])  # cut inside its header
     if _NONZERO.search(data) is None:
         scan = SegmentScan(format=FORMAT)
         if data:

@@ -136,3 +136,12 @@ def test_the_producer_counts_lost_frames_in_its_metrics(tmp_path: Path) -> None:
         metrics = producer.metrics()
     assert metrics["replayed"] == 39
     assert metrics["spool_frames_lost"] == 1 and metrics["spool_bytes_lost"] == FRAME
+
+
+@pytest.mark.parametrize("keep", [0, 5, 12, 16, 20])
+def test_a_segment_cut_short_anywhere_in_its_header_opens(tmp_path: Path, keep: int) -> None:
+    segment = written(tmp_path, 10)
+    segment.write_bytes(segment.read_bytes()[:keep])
+    replayed, spool = reopen(tmp_path)
+    assert replayed == []
+    assert spool.bytes_lost == (keep if keep < SEGMENT_HEADER.size else keep - SEGMENT_HEADER.size)
