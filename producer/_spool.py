@@ -5,6 +5,7 @@ Layout of a spool directory::
     SPOOL                       metadata written at creation: format and the stream it belongs to
     LOCK                        flock()ed by the live producer (older versions locked only this file)
     00000000000000000007.seg    segment files, appended in id order
+    SPARE                       at times: an acknowledged segment, zeroed and renamed to be the next one
 
 The live producer flock()s the directory itself (and LOCK, for older versions): a lock held by
 inode, so deleting LOCK while a producer runs lets no second one in.
@@ -19,7 +20,7 @@ is the :class:`FsyncPolicy`. Segments of format 1 (no header; frames ``[u32 leng
 crc32][payload]``) written by older versions are still read.
 
 Acknowledgement is counted per segment: once every frame of a sealed segment is acknowledged the
-file is deleted. A producer started on a directory replays every valid frame of the segments it
+file is deleted (or kept as the SPARE: its blocks and cached pages make the next segment cheap). A producer started on a directory replays every valid frame of the segments it
 finds (the backlog), so an event can be sent twice after a crash (same ``event_id``; the consumer
 dedupes), never zero times. Recovery loses only what is damaged: a frame whose checksum fails is
 skipped and the scan resynchronises on the next valid frame; the file, the bytes and (when the
