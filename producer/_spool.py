@@ -21,8 +21,9 @@ crc32][payload]``) written by older versions are still read.
 
 Acknowledgement is counted per segment: once every frame of a sealed segment is acknowledged the
 file is deleted (or kept as the SPARE: its blocks and cached pages make the next segment cheap).
-A producer started on a directory replays every valid frame of the segments it finds (the backlog), so an event can be sent twice after a crash (same ``event_id``; the consumer
-dedupes), never zero times. Recovery loses only what is damaged: a frame whose checksum fails is
+A producer started on a directory replays every valid frame of the segments it finds (the
+backlog), so an event can be sent twice after a crash (same ``event_id``; the consumer dedupes),
+never zero times. Recovery loses only what is damaged: a frame whose checksum fails is
 skipped and the scan resynchronises on the next valid frame; the file, the bytes and (when the
 seal frame survived) the frames lost are logged at WARNING and counted (:attr:`Spool.frames_lost`,
 :attr:`Spool.bytes_lost`). A torn frame followed only by the zeroed preallocated tail of an
