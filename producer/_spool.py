@@ -16,8 +16,8 @@ kind 0xA5 is an event, kind 0x5A the seal (payload: u64 count of event frames) w
 segment is closed. The active segment is preallocated and written through a shared memory map,
 so an append is a memory copy and is in the kernel's page cache the moment it returns: it
 survives the process being SIGKILLed. Surviving a power cut needs the pages on disk too; that
-is the :class:`FsyncPolicy`. Segments of format 1 (no header; frames ``[u32 length][u32
-crc32][payload]``) written by older versions are still read.
+is the :class:`FsyncPolicy`. The bytes and their scan are in :mod:`._spool_format`; segments of
+format 1 (no header; frames ``[u32 length][u32 crc32][payload]``) of older versions are still read.
 
 Acknowledgement is counted per segment: once every frame of a sealed segment is acknowledged the
 file is deleted (or kept as the SPARE: its blocks and cached pages make the next segment cheap).
@@ -43,11 +43,8 @@ import json
 import logging
 import mmap
 import os
-import re
-import struct
-import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -59,6 +56,20 @@ from ._errors import (
     SpoolPermissionError,
     SpoolStreamMismatchError,
 )
+from ._spool_format import (
+    EVENT_FRAME,
+    FORMAT,
+    FRAME_HEADER,
+    MAX_PAYLOAD_BYTES,
+    SEAL_BYTES,
+    SEAL_FRAME,
+    SEAL_PAYLOAD,
+    SEGMENT_HEADER,
+    SEGMENT_MAGIC,
+    SegmentScan,
+    checksum,
+    scan_segment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,27 +77,11 @@ SEGMENT_SUFFIX = ".seg"
 LOCK_NAME = "LOCK"
 META_NAME = "SPOOL"
 SPARE_NAME = "SPARE"  # an acknowledged segment kept to be the next one: its blocks and pages are ready
-FORMAT = 2
-
-#: segment header: magic (7 bytes + format byte), preallocated size, reserved
-SEGMENT_HEADER = struct.Struct("<8sII")
-SEGMENT_MAGIC = b"NLSPOOL" + bytes([FORMAT])
-#: frame header: kind, 0, payload length, adler32(payload)
-FRAME_HEADER = struct.Struct("<BxHI")
-EVENT_FRAME = 0xA5
-SEAL_FRAME = 0x5A
-SEAL_PAYLOAD = struct.Struct("<Q")
-SEAL_BYTES = FRAME_HEADER.size + SEAL_PAYLOAD.size
-MAX_PAYLOAD_BYTES = 0xFFFF
-#: format 1 (older versions): [u32 length][u32 crc32(payload)][payload], a zero length ends it
-V1_FRAME_HEADER = struct.Struct("<II")
 
 _pack_frame_header = FRAME_HEADER.pack
-_checksum = zlib.adler32
+_checksum = checksum
 #: madvise(2) MADV_POPULATE_WRITE (Linux 5.14); the mmap module does not name it
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
-_NONZERO = re.compile(rb"[^\x00]")
-_V2_CANDIDATE = re.compile(re.escape(bytes([EVENT_FRAME])) + b"|" + re.escape(bytes([SEAL_FRAME])))
 
 
 class FsyncPolicy(StrEnum):
@@ -121,131 +116,8 @@ class _Segment:
     used: int = 0  # bytes written (header, frames, seal) by this spool
 
 
-@dataclass
-class SegmentScan:
-    """What a segment's bytes hold: the valid event frames and the damage between them."""
-
-    format: int
-    frames: list[tuple[int, int]] = field(default_factory=list)  # (payload offset, length)
-    sealed_frames: int | None = None  # the count the seal frame recorded, if it survived
-    damaged: list[tuple[int, int]] = field(default_factory=list)  # byte ranges without a valid frame
-    torn_tail: tuple[int, int] | None = None  # an append that never returned: damage then only zeros
-
-    @property
-    def bytes_lost(self) -> int:
-        return sum(end - start for start, end in self.damaged)
-
-    @property
-    def frames_lost(self) -> int:
-        """Frames lost: exact when the seal frame survived, else one per damaged range (at least)."""
-        if self.sealed_frames is not None:
-            return max(self.sealed_frames - len(self.frames), len(self.damaged) and 1)
-        return len(self.damaged)
-
-
 def _segment_path(directory: Path, segment_id: int) -> Path:
     return directory / f"{segment_id:020d}{SEGMENT_SUFFIX}"
-
-
-def _nonzero_end(data: bytes | memoryview, start: int, end: int) -> int:
-    """The end of [start, end) without its trailing zero bytes."""
-    return start + len(bytes(data[start:end]).rstrip(b"\x00"))
-
-
-def scan_segment(data: bytes) -> SegmentScan:
-    """Every valid frame of a segment's bytes, resynchronising past damaged ones. Pure: no I/O."""
-    if data[: len(SEGMENT_MAGIC)] == SEGMENT_MAGIC and len(data) >= SEGMENT_HEADER.size:
-        return _scan_v2(data)
-    if data and SEGMENT_MAGIC.startswith(data[: len(SEGMENT_MAGIC)]):
-        return SegmentScan(format=FORMAT, damaged=[(0, len(data))])  # cut inside its header
-    if _NONZERO.search(data) is None:
-        scan = SegmentScan(format=FORMAT)
-        if data:
-            scan.damaged.append((0, len(data)))  # a zeroed segment: everything in it is gone
-        return scan
-    return _scan_v1(data)
-
-
-def _scan_v2(data: bytes) -> SegmentScan:
-    scan = SegmentScan(format=FORMAT)
-    view = memoryview(data)
-    size = len(data)
-    _, preallocated, _ = SEGMENT_HEADER.unpack_from(data, 0)
-    pos = SEGMENT_HEADER.size
-    damage = -1
-    zero_tail = -1
-    while pos < size:
-        kind = data[pos]
-        if kind in (EVENT_FRAME, SEAL_FRAME) and pos + FRAME_HEADER.size <= size and data[pos + 1] == 0:
-            _, length, check = FRAME_HEADER.unpack_from(data, pos)
-            start = pos + FRAME_HEADER.size
-            end = start + length
-            valid = length > 0 and end <= size and _checksum(view[start:end]) == check
-            if valid and (kind == EVENT_FRAME or length == SEAL_PAYLOAD.size):
-                if damage >= 0:
-                    scan.damaged.append((damage, pos))
-                    damage = -1
-                if kind == SEAL_FRAME:
-                    (scan.sealed_frames,) = SEAL_PAYLOAD.unpack_from(data, start)
-                    return scan
-                scan.frames.append((start, length))
-                pos = end
-                continue
-        elif kind == 0 and damage < 0 and _NONZERO.search(data, pos) is None:
-            zero_tail = pos  # nothing was written past here
-            break
-        if damage < 0:
-            damage = pos
-        found = _V2_CANDIDATE.search(data, pos + 1)
-        pos = found.start() if found is not None else size
-    # no seal frame: the segment was active when its producer died (its file still has the
-    # preallocated size, the tail zeroed), or the end of a sealed segment was damaged
-    _finish(scan, data, damage, unsealed=size == preallocated)
-    if damage < 0 and zero_tail >= 0 and size != preallocated:
-        scan.damaged.append((zero_tail, size))  # a sealed segment ends with its seal frame, not zeros
-    return scan
-
-
-def _finish(scan: SegmentScan, data: bytes, damage: int, *, unsealed: bool) -> None:
-    """Record the damage running to the end of the segment: a torn append, or lost bytes."""
-    if damage < 0:
-        return
-    size = len(data)
-    end = _nonzero_end(data, damage, size)
-    if unsealed and end < size and end - damage <= FRAME_HEADER.size + MAX_PAYLOAD_BYTES:
-        scan.torn_tail = (damage, end)  # the last append cut short, then the preallocated zeros
-    else:
-        scan.damaged.append((damage, size))
-
-
-def _scan_v1(data: bytes) -> SegmentScan:
-    """Format 1: no magic to resync on, so every nonzero byte offset is a candidate (damage is rare)."""
-    scan = SegmentScan(format=1)
-    view = memoryview(data)
-    size = len(data)
-    header = V1_FRAME_HEADER.size
-    pos = 0
-    damage = -1
-    while pos < size:
-        if pos + header <= size:
-            length, check = V1_FRAME_HEADER.unpack_from(data, pos)
-            end = pos + header + length
-            if length > 0 and end <= size and zlib.crc32(view[pos + header : end]) == check:
-                if damage >= 0:
-                    scan.damaged.append((damage, pos))
-                    damage = -1
-                scan.frames.append((pos + header, length))
-                pos = end
-                continue
-        if damage < 0:
-            if _NONZERO.search(data, pos) is None:
-                break  # the zero length that ended a format-1 segment, and its preallocated tail
-            damage = pos
-        found = _NONZERO.search(data, pos + 1)
-        # a frame's nonzero length has a nonzero byte among its first four
-        pos = max(pos + 1, found.start() - 3) if found is not None else size
-    _finish(scan, data, damage, unsealed=True)
-    return scan
 
 
 class Spool:
