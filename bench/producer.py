@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{kind:56} {n / cpu:9,.0f} {cpu / n * 1e6:6.2f} {base_cpu / cpu:6.2f} {n / wall:9,.0f} {wire / n:9.1f} "
             f"{wire / body_bytes:6.3f} {wire / single_bytes:6.3f}"
         )
+    ratio = best[kinds[1]][0] / best[kinds[2]][0]
+    print(f"\nspool on / no spool (events per CPU second): {ratio:.2f}x (issue 12 target: >= 0.85x)")
     print(
         "\nspool on: fsync policy 'interval' (msync once a second by the sender thread); wire = PutRecords Data +"
         "\nPartitionKey bytes; /body = per Avro body byte; /s-o = per single-object-encoded byte (body + 10-B header)"

@@ -23,9 +23,13 @@ from ._errors import (
     NotDeliveredError,
     ProducerClosedError,
     ProducerError,
+    ProducerForkedError,
     SpoolError,
     SpoolFullError,
+    SpoolIOError,
     SpoolLockedError,
+    SpoolPermissionError,
+    SpoolStreamMismatchError,
     ValidationError,
 )
 from ._metrics import ProducerMetrics
@@ -48,10 +52,14 @@ __all__ = [
     "ProducerConfig",
     "ProducerError",
     "ProducerMetrics",
+    "ProducerForkedError",
     "Receipt",
     "SpoolError",
     "SpoolFullError",
+    "SpoolIOError",
     "SpoolLockedError",
     "ValidationError",
+    "SpoolPermissionError",
+    "SpoolStreamMismatchError",
     "default_spool_dir",
 ]

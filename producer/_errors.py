@@ -4,10 +4,14 @@ ProducerError                    root: anything the producer refuses or could no
 ├── ValidationError              put() refused an invalid event; names the field (also a
 │                                schemas.ValidationError, so callers catching that still do)
 ├── ProducerClosedError          put() after close() (or after the sender thread died)
+│   └── ProducerForkedError      put() in a forked child on its parent's producer
 ├── BufferFullError              the in-memory buffer stayed full for put_timeout_s (back-pressure)
-├── SpoolError                   the local spool cannot be used
+├── SpoolError                   the local spool cannot be used (``path`` names the file or directory)
 │   ├── SpoolLockedError         another live producer owns the spool directory
-│   └── SpoolFullError           the spool reached max_spool_bytes; Kinesis has been unreachable too long
+│   ├── SpoolFullError           the spool reached max_spool_bytes, or the disk is out of space or inodes
+│   ├── SpoolPermissionError     the spool is not writable (permissions, read-only file system)
+│   ├── SpoolIOError             any other file system error (I/O error, too many open files...)
+│   └── SpoolStreamMismatchError the spool belongs to another stream
 ├── NotDeliveredError            the producer closed before the event was delivered; carries the
 │                                event(s); with a spool they stay in it for the next producer
 └── DeliveryFailedError          Kinesis refused the event for a reason retrying did not fix;
@@ -18,7 +22,9 @@ A delivery future fails with NotDeliveredError or DeliveryFailedError; put() rai
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import schemas
@@ -62,6 +68,11 @@ class NotDeliveredError(_CarriesEvents, ProducerError):
         super().__init__(message)
 
 
+class ProducerForkedError(ProducerClosedError):
+    """put() or flush() in a process forked from the one that created the producer: its sender
+    thread, lock and spool belong to the parent. Create a new Producer in the child."""
+
+
 class BufferFullError(ProducerError):
     """The buffer of accepted, undelivered events stayed at max_buffered_bytes for put_timeout_s.
 
@@ -70,7 +81,11 @@ class BufferFullError(ProducerError):
 
 
 class SpoolError(ProducerError):
-    """The local spool directory cannot be used."""
+    """The local spool directory cannot be used; ``path`` is the file or directory concerned."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = None if path is None else Path(path)
+        super().__init__(message)
 
 
 class SpoolLockedError(SpoolError):
@@ -78,7 +93,20 @@ class SpoolLockedError(SpoolError):
 
 
 class SpoolFullError(SpoolError):
-    """Appending the event would take the spool past max_spool_bytes; the event was not accepted."""
+    """Appending the event would take the spool past max_spool_bytes, or the file system is out of
+    space or inodes; the event was not accepted."""
+
+
+class SpoolPermissionError(SpoolError):
+    """The spool directory or a file in it is not writable (permissions, read-only file system)."""
+
+
+class SpoolIOError(SpoolError):
+    """Any other file system error on the spool (an I/O error, too many open files...)."""
+
+
+class SpoolStreamMismatchError(SpoolError):
+    """The spool directory was created for another stream; its events must not be replayed into this one."""
 
 
 class DeliveryFailedError(_CarriesEvents, ProducerError):

@@ -14,7 +14,8 @@ class ProducerMetrics:
     spool), ``pending_events`` (accepted or replayed, not yet final, backlog included).
     Aggregated records: ``aggregated_records`` sealed, ``retried`` re-queued, ``throttled``
     refusals. Calls: ``put_records_calls``. Bytes: ``bytes_sent`` (data + partition keys),
-    ``buffered_bytes`` (encoded events held in memory), ``spool_bytes`` (on disk).
+    ``buffered_bytes`` (encoded events held in memory), ``spool_bytes`` (on disk). Damage found in
+    the spool at start: ``spool_frames_lost`` (at least) and ``spool_bytes_lost``.
     """
 
     accepted: int = 0
@@ -30,6 +31,8 @@ class ProducerMetrics:
     bytes_sent: int = 0
     buffered_bytes: int = 0
     spool_bytes: int = 0
+    spool_frames_lost: int = 0
+    spool_bytes_lost: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counters by name (the shape ``metrics()`` returned before it was a dataclass)."""

@@ -41,6 +41,7 @@ class PendingRecord:
         "payloads",
         "cost",
         "segments",
+        "spool_first",
         "deadline",
         "blob",
         "entry_bytes",
@@ -61,7 +62,8 @@ class PendingRecord:
         self.partition_key = partition_key
         self.payloads: list[bytes] = []
         self.cost = cost  # bytes of the PutRecords entry this record will be
-        self.segments: dict[int, int] = {}  # spool segment id -> events of this record in it
+        self.segments: dict[int, int] = {}  # spool segment id -> replayed events of this record in it
+        self.spool_first = -1  # spool append index of the first put() event (they are consecutive)
         self.deadline = deadline  # monotonic time the linger ends
         self.blob = b""
         self.entry_bytes = 0

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
@@ -28,7 +29,7 @@ from ._aggregate import empty_cost, encode_aggregated, record_cost
 from ._batch import RequestLimits, take_request
 from ._cloudwatch import CloudWatchMetrics
 from ._config import ProducerConfig
-from ._errors import BufferFullError, ProducerClosedError, ValidationError
+from ._errors import BufferFullError, ProducerClosedError, ProducerForkedError, ValidationError
 from ._metrics import ProducerMetrics
 from ._partition import random_partition_key
 from ._pending import DeliveryFuture, PendingRecord
@@ -103,7 +104,6 @@ class Producer:
         self._buffered_bytes = 0
         self._flushes = 0
         self._accepted = 0  # hot counters live outside the dict
-        self._spooled = 0
         self._closed = False  # no more put()
         self._failure = ""  # why the sender thread stopped on its own, if it did
         self._close_lock = threading.Lock()
@@ -133,6 +133,7 @@ class Producer:
                 max_bytes=config.max_spool_bytes,
                 segment_bytes=config.spool_segment_bytes,
                 fsync=config.fsync,
+                stream=config.stream_name,
             )
             if self._spool.backlog_events:
                 self._backlog = self._spool.replay()
@@ -145,6 +146,8 @@ class Producer:
             )
         self._thread = threading.Thread(target=self._run, name=f"nicelist-producer-{config.stream_name}", daemon=True)
         self._thread.start()
+        self._pid = os.getpid()
+        _LIVE.add(self)
 
     # --- the caller's side ---------------------------------------------------------------
     def put(
@@ -177,18 +180,16 @@ class Producer:
                 raise ProducerClosedError(f"producer closed ({self._failure or 'close() was called'})")
             if self._buffered_bytes + size > self._max_buffered:
                 self._wait_for_space(size, self.config.put_timeout_s if timeout is None else timeout)
-            segment = self._spool.append(data) if self._spool is not None else -1  # first: it may refuse
+            index = self._spool.append(data) if self._spool is not None else -1  # first: it may refuse
             record = self._open
             if record is None or record.cost + cost > self._max_record_bytes:
                 record = self._new_record()
+            if record.spool_first < 0:  # a record's put() events are consecutive in the spool
+                record.spool_first = index
             payloads = record.payloads
             future = DeliveryFuture(record, len(payloads))
             payloads.append(data)
             record.cost += cost
-            if segment >= 0:
-                segments = record.segments
-                segments[segment] = segments.get(segment, 0) + 1
-                self._spooled += 1
             self._buffered_bytes += size
             self._accepted += 1
             if callback is not None:
@@ -319,6 +320,26 @@ class Producer:
                 self._complete(record, ok=False)
             return records
 
+    def _disown_after_fork(self) -> None:
+        """In a forked child: this producer's thread, lock and spool are the parent's. Refuse put()
+        and flush() with ProducerForkedError, make close() a no-op, and drop the child's copies of
+        the spool's map and descriptors without touching the files (the parent keeps its lock)."""
+        message = (
+            f"this producer belongs to process {self._pid}; a forked child (pid {os.getpid()}) must create its "
+            "own Producer (with its own spool_dir)"
+        )
+
+        def refuse(*args: object, **kwargs: object) -> Any:
+            raise ProducerForkedError(message)
+
+        def close(timeout: float | None = None) -> int:
+            return 0
+
+        self._failure = message
+        self.__dict__.update(put=refuse, flush=refuse, close=close)  # instance attributes: no cost in the parent
+        if self._spool is not None:
+            self._spool.abandon_after_fork()
+
     def __enter__(self) -> Producer:
         return self
 
@@ -351,7 +372,7 @@ class Producer:
                 accepted=self._accepted,
                 sent=counters["sent"],
                 failed=counters["failed"],
-                spooled=self._spooled,
+                spooled=self._spool.appended if self._spool is not None else 0,
                 replayed=counters["replayed"],
                 pending_events=self._pending_locked(),
                 aggregated_records=counters["aggregated_records"],
@@ -361,6 +382,8 @@ class Producer:
                 bytes_sent=counters["bytes_sent"],
                 buffered_bytes=self._buffered_bytes,
                 spool_bytes=self._spool.disk_bytes if self._spool is not None else 0,
+                spool_frames_lost=self._spool.frames_lost if self._spool is not None else 0,
+                spool_bytes_lost=self._spool.bytes_lost if self._spool is not None else 0,
             )
 
     def _on_space(self, listener: Callable[[], None]) -> None:
@@ -500,8 +523,12 @@ class Producer:
     def _complete(self, record: PendingRecord, *, ok: bool) -> None:
         """Record the final outcome (lock held); the caller runs ``record.finish()`` after unlocking."""
         if ok and self._spool is not None:
+            replayed = 0
             for segment, count in record.segments.items():
                 self._spool.ack(segment, count)
+                replayed += count
+            if len(record.payloads) > replayed:
+                self._spool.ack_appended(record.spool_first, len(record.payloads) - replayed)
         # a failed event is not acknowledged: it stays in the spool for the next producer
         self._buffered_bytes -= sum(map(len, record.payloads))
         self._completed_events += len(record.payloads)
@@ -511,6 +538,17 @@ class Producer:
 
 
 _COSTS: dict[int, int] = {}
+
+#: producers of this process, disowned in a forked child (their thread and lock stay in the parent)
+_LIVE: weakref.WeakSet[Producer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for producer in list(_LIVE):
+        producer._disown_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _cost(size: int) -> int:

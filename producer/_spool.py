@@ -2,47 +2,86 @@
 
 Layout of a spool directory::
 
-    LOCK                        flock()ed by the one live producer using the directory
+    SPOOL                       metadata written at creation: format and the stream it belongs to
+    LOCK                        flock()ed by the live producer (older versions locked only this file)
     00000000000000000007.seg    segment files, appended in id order
+    SPARE                       at times: an acknowledged segment, zeroed and renamed to be the next one
 
-A segment is a sequence of frames ``[u32 length][u32 crc32(payload)][payload]`` (little-endian);
-a zero length ends it. The active segment is preallocated and written through a shared memory
-map, so an append is a memory copy (well under a microsecond) and is in the kernel's page cache
-the moment it returns: it survives the process being SIGKILLed. Surviving a power cut needs the
-pages on disk too; that is the :class:`FsyncPolicy`.
+The live producer flock()s the directory itself (and LOCK, for older versions): a lock held by
+inode, so deleting LOCK while a producer runs lets no second one in.
+
+A segment starts with a 16-byte header (``NLSPOOL`` + format byte, the preallocated size) and
+holds frames ``[u8 kind][u8 0][u16 length][u32 adler32(payload)][payload]`` (little-endian):
+kind 0xA5 is an event, kind 0x5A the seal (payload: u64 count of event frames) written when the
+segment is closed. The active segment is preallocated and written through a shared memory map,
+so an append is a memory copy and is in the kernel's page cache the moment it returns: it
+survives the process being SIGKILLed. Surviving a power cut needs the pages on disk too; that
+is the :class:`FsyncPolicy`. The bytes and their scan are in :mod:`._spool_format`; segments of
+format 1 (no header; frames ``[u32 length][u32 crc32][payload]``) of older versions are still read.
 
 Acknowledgement is counted per segment: once every frame of a sealed segment is acknowledged the
-file is deleted. A producer started on a directory replays every frame of the segments it finds
-(the backlog), so an event can be sent twice after a crash (same ``event_id``; the consumer
-dedupes), never zero times. A torn or corrupt frame ends its segment's replay with a warning: it
-can only be an append that never returned, since every frame before it was complete.
+file is deleted (or kept as the SPARE: its blocks and cached pages make the next segment cheap).
+A producer started on a directory replays every valid frame of the segments it finds (the
+backlog), so an event can be sent twice after a crash (same ``event_id``; the consumer dedupes),
+never zero times. Recovery loses only what is damaged: a frame whose checksum fails is
+skipped and the scan resynchronises on the next valid frame; the file, the bytes and (when the
+seal frame survived) the frames lost are logged at WARNING and counted (:attr:`Spool.frames_lost`,
+:attr:`Spool.bytes_lost`). A torn frame followed only by the zeroed preallocated tail of an
+unsealed segment is an append that never returned (the process died inside put()): logged, not
+counted as lost.
 
 Disk use is bounded by ``max_bytes``: sealed segments count their size, the active one its full
-preallocated size; opening a new segment that would cross the bound raises SpoolFullError.
+preallocated size; opening a new segment that would cross the bound raises SpoolFullError. Every
+file system error is raised as a :class:`SpoolError` subclass carrying the path.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import logging
 import mmap
 import os
-import struct
-import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from ._errors import SpoolError, SpoolFullError, SpoolLockedError
+from ._errors import (
+    SpoolError,
+    SpoolFullError,
+    SpoolIOError,
+    SpoolLockedError,
+    SpoolPermissionError,
+    SpoolStreamMismatchError,
+)
+from ._spool_format import (
+    EVENT_FRAME,
+    FORMAT,
+    FRAME_HEADER,
+    MAX_PAYLOAD_BYTES,
+    SEAL_BYTES,
+    SEAL_FRAME,
+    SEAL_PAYLOAD,
+    SEGMENT_HEADER,
+    SEGMENT_MAGIC,
+    SegmentScan,
+    checksum,
+    scan_segment,
+)
 
 logger = logging.getLogger(__name__)
 
-FRAME_HEADER = struct.Struct("<II")
-_pack_header_into = FRAME_HEADER.pack_into
 SEGMENT_SUFFIX = ".seg"
 LOCK_NAME = "LOCK"
+META_NAME = "SPOOL"
+SPARE_NAME = "SPARE"  # an acknowledged segment kept to be the next one: its blocks and pages are ready
+
+_pack_frame_header = FRAME_HEADER.pack
+_checksum = checksum
+#: madvise(2) MADV_POPULATE_WRITE (Linux 5.14); the mmap module does not name it
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
 
 class FsyncPolicy(StrEnum):
@@ -53,41 +92,32 @@ class FsyncPolicy(StrEnum):
     ALWAYS = "always"  # every put() flushes before returning: slow (a disk flush per event)
 
 
+def spool_error(exc: OSError, path: str | os.PathLike[str], doing: str) -> SpoolError:
+    """The SpoolError subclass for a file system error while ``doing`` something to ``path``."""
+    code = exc.errno
+    name = errno.errorcode.get(code, str(code)) if code is not None else "?"
+    message = f"cannot {doing} {path}: {exc.strerror or exc} [{name}]"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return SpoolFullError(message + " (out of disk space or inodes)", path=path)
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return SpoolPermissionError(message, path=path)
+    return SpoolIOError(message, path=path)
+
+
 @dataclass
 class _Segment:
     id: int
     path: Path
-    frames: int = 0  # frames appended (active) or found (backlog)
+    frames: int = 0  # event frames appended (active: set when sealed) or found (backlog)
     acked: int = 0
-    used: int = 0  # bytes of valid frames
     disk: int = 0  # bytes the file takes on disk (preallocated size while active)
     sealed: bool = False
+    first: int = -1  # append index of its first frame (segments written by this spool), -1 for backlog
+    used: int = 0  # bytes written (header, frames, seal) by this spool
 
 
 def _segment_path(directory: Path, segment_id: int) -> Path:
     return directory / f"{segment_id:020d}{SEGMENT_SUFFIX}"
-
-
-def scan_frames(data: bytes | memoryview) -> Iterator[tuple[int, bytes]]:
-    """(offset, payload) of every valid frame of a segment's bytes, stopping at the end marker,
-    a torn frame or a CRC mismatch."""
-    offset = 0
-    size = len(data)
-    header = FRAME_HEADER.size
-    while offset + header <= size:
-        length, crc = FRAME_HEADER.unpack_from(data, offset)
-        if length == 0:
-            return
-        end = offset + header + length
-        if end > size:
-            logger.warning("spool segment: torn frame at byte %s (%s bytes, %s left)", offset, length, size - offset)
-            return
-        payload = bytes(data[offset + header : end])
-        if zlib.crc32(payload) != crc:
-            logger.warning("spool segment: CRC mismatch at byte %s; the rest of the segment is not replayed", offset)
-            return
-        yield offset, payload
-        offset = end
 
 
 class Spool:
@@ -101,41 +131,114 @@ class Spool:
         max_bytes: int,
         segment_bytes: int,
         fsync: FsyncPolicy = FsyncPolicy.INTERVAL,
+        stream: str | None = None,
     ) -> None:
-        if segment_bytes <= FRAME_HEADER.size or max_bytes < segment_bytes:
-            raise ValueError(f"need max_bytes >= segment_bytes > {FRAME_HEADER.size}")
+        if segment_bytes <= SEGMENT_HEADER.size + SEAL_BYTES + FRAME_HEADER.size or max_bytes < segment_bytes:
+            raise ValueError(f"need max_bytes >= segment_bytes > {SEGMENT_HEADER.size + SEAL_BYTES}")
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.fsync = FsyncPolicy(fsync)
+        self.stream = stream
+        #: event frames lost to damage found at open (exact when a seal frame survived, else at least)
+        self.frames_lost = 0
+        #: bytes of the segments found at open that held no valid frame
+        self.bytes_lost = 0
         self._segments: dict[int, _Segment] = {}
         self._active: _Segment | None = None
         self._map: mmap.mmap | None = None
         self._fd = -1
-        # the active segment's write position and frame count live here, not on the _Segment: hot path
-        self._active_id = -1
-        self._pos = 0
-        self._frames = 0
-        self._dirty = False
+        # the hot path: bytes left in the active segment (seal frame reserved), its write method
+        self._room = 0
+        self._write: Callable[[bytes], int] = _closed_write
+        self._always = self.fsync is FsyncPolicy.ALWAYS
+        self._appended = 0  # frames appended by this spool; an append's index is the count before it
+        self._synced = 0  # map position at the last sync
+        self._spare = 0  # bytes written in the SPARE file (0: there is none)
         self._closed = False
+        self._forked = False
+        self._dir_fd = -1
+        self._lock_fd = -1
+        self._lock()
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise SpoolError(f"cannot use spool directory {self.directory}: {exc}") from exc
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(self._lock_fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise SpoolLockedError(f"spool {self.directory} is in use by another live producer") from exc
-            raise SpoolError(f"cannot lock spool {self.directory}: {exc}") from exc
-        self._backlog = self._scan()
+            self._check_metadata(stream)
+            self._backlog = self._scan()
+        except BaseException:
+            self._release()
+            raise
         self._backlog_left = sum(s.frames for s in self._backlog)
         self._next_id = max(self._segments, default=0) + 1
 
+    # --- ownership -----------------------------------------------------------------------
+    def _lock(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise spool_error(exc, self.directory, "create spool directory") from exc
+        try:
+            self._dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise spool_error(exc, self.directory, "open spool directory") from exc
+        try:
+            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock_path = self.directory / LOCK_NAME
+            try:
+                self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise spool_error(exc, lock_path, "create the lock file") from exc
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what producers before format 2 lock
+        except OSError as exc:
+            self._release()
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise SpoolLockedError(
+                    f"spool {self.directory} is in use by another live producer", path=self.directory
+                ) from exc
+            raise spool_error(exc, self.directory, "lock spool") from exc
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        for fd in (self._lock_fd, self._dir_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._lock_fd = self._dir_fd = -1
+
+    def _check_metadata(self, stream: str | None) -> None:
+        path = self.directory / META_NAME
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raw = None
+        except OSError as exc:
+            raise spool_error(exc, path, "read spool metadata") from exc
+        if raw is not None:
+            try:
+                meta = json.loads(raw)
+                recorded = meta["stream"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SpoolError(
+                    f"spool metadata {path} is unreadable ({exc!r}); refusing to guess", path=path
+                ) from exc
+            if stream is not None and recorded is not None and recorded != stream:
+                raise SpoolStreamMismatchError(
+                    f"spool {self.directory} belongs to stream {recorded!r}, not {stream!r}: its events must not "
+                    f"be sent to another stream (use another spool_dir)",
+                    path=self.directory,
+                )
+            if recorded is not None or stream is None:
+                return
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"format": FORMAT, "stream": stream}) + "\n")
+            os.replace(tmp, path)
+            self._sync_directory()
+        except OSError as exc:
+            raise spool_error(exc, path, "write spool metadata") from exc
+
     # --- backlog -------------------------------------------------------------------------
     def _scan(self) -> list[_Segment]:
+        self._unlink(self.directory / SPARE_NAME)  # a spare left by a crash holds nothing
         backlog = []
         for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}")):
             try:
@@ -143,18 +246,16 @@ class Spool:
             except ValueError:
                 logger.warning("spool %s: ignoring unexpected file %s", self.directory, path.name)
                 continue
-            data = path.read_bytes()
-            frames = 0
-            used = 0
-            for offset, payload in scan_frames(data):
-                frames += 1
-                used = offset + FRAME_HEADER.size + len(payload)
-            if frames == 0:
-                path.unlink()
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise spool_error(exc, path, "read spool segment") from exc
+            scan = scan_segment(data)
+            self._report(path, scan)
+            if not scan.frames:
+                self._unlink(path)
                 continue
-            if used < len(data):
-                os.truncate(path, used)  # drop the preallocated tail (and any torn frame)
-            segment = _Segment(segment_id, path, frames=frames, used=used, disk=used, sealed=True)
+            segment = _Segment(segment_id, path, frames=len(scan.frames), disk=len(data), sealed=True)
             self._segments[segment_id] = segment
             backlog.append(segment)
         if backlog:
@@ -165,6 +266,31 @@ class Spool:
                 len(backlog),
             )
         return backlog
+
+    def _report(self, path: Path, scan: SegmentScan) -> None:
+        if scan.torn_tail is not None:
+            start, end = scan.torn_tail
+            logger.warning(
+                "spool segment %s: torn last frame at bytes %s-%s (an append that never returned, not accepted)",
+                path,
+                start,
+                end,
+            )
+        if scan.damaged:
+            lost = scan.frames_lost
+            self.frames_lost += lost
+            self.bytes_lost += scan.bytes_lost
+            logger.warning(
+                "spool segment %s: %s damaged byte range(s) skipped, %s bytes and %s%s event(s) LOST; "
+                "%s valid events kept (byte ranges %s)",
+                path,
+                len(scan.damaged),
+                scan.bytes_lost,
+                "" if scan.sealed_frames is not None else "at least ",
+                lost,
+                len(scan.frames),
+                scan.damaged[:10],
+            )
 
     @property
     def backlog_events(self) -> int:
@@ -177,111 +303,190 @@ class Spool:
 
     def _replay(self) -> Iterator[tuple[int, bytes]]:
         for segment in self._backlog:
-            data = segment.path.read_bytes()
-            for count, (_, payload) in enumerate(scan_frames(data), start=1):
-                if count > segment.frames:
-                    break
+            try:
+                data = segment.path.read_bytes()
+            except OSError as exc:
+                raise spool_error(exc, segment.path, "read spool segment") from exc
+            frames = scan_segment(data).frames[: segment.frames]
+            for offset, length in frames:
                 self._backlog_left -= 1
-                yield segment.id, payload
+                yield segment.id, data[offset : offset + length]
         self._backlog = []
 
     # --- appends -------------------------------------------------------------------------
     def append(self, payload: bytes) -> int:
-        """Store one event; return the id of its segment (for :meth:`ack`)."""
-        size = len(payload)
-        start = self._pos
-        end = start + FRAME_HEADER.size + size
-        if end > self.segment_bytes or self._map is None:
-            if FRAME_HEADER.size + size > self.segment_bytes:
-                raise SpoolError(f"event of {size} bytes is larger than a spool segment")
-            self._rotate()
-            start = 0
-            end = FRAME_HEADER.size + size
-        mapped = self._map
-        assert mapped is not None
-        _pack_header_into(mapped, start, size, zlib.crc32(payload))
-        mapped[start + FRAME_HEADER.size : end] = payload
-        self._pos = end
-        self._frames += 1
-        if self.fsync is FsyncPolicy.ALWAYS:
-            mapped.flush()
-        else:
-            self._dirty = True
-        return self._active_id
+        """Store one event (non-empty, at most 64 KiB); return its append index (for :meth:`ack_appended`)."""
+        need = len(payload) + 8  # FRAME_HEADER.size
+        if need > self._room:
+            self._rotate(need)
+        self._room -= need
+        write = self._write
+        write(_pack_frame_header(EVENT_FRAME, need - 8, _checksum(payload)))
+        write(payload)
+        if self._always:
+            self.sync()
+        index = self._appended
+        self._appended = index + 1
+        return index
 
-    def _rotate(self) -> _Segment:
+    @property
+    def appended(self) -> int:
+        """Events appended by this spool (the next append's index)."""
+        return self._appended
+
+    def _rotate(self, need: int) -> None:
         if self._closed:
-            raise SpoolError(f"spool {self.directory} is closed")
-        self._seal_active()
-        if self.disk_bytes + self.segment_bytes > self.max_bytes:
+            raise SpoolError(f"spool {self.directory} is closed", path=self.directory)
+        if self._forked:
+            raise SpoolError(f"spool {self.directory} belongs to the parent process", path=self.directory)
+        if need - FRAME_HEADER.size > MAX_PAYLOAD_BYTES or need > self.segment_bytes - SEGMENT_HEADER.size - SEAL_BYTES:
+            raise SpoolError(f"event of {need - FRAME_HEADER.size} bytes is too large for a spool segment")
+        self._seal_active(truncate=False)  # full, or nearly: its preallocated size stays
+        spare = self.segment_bytes if self._spare else 0
+        if self.disk_bytes - spare + self.segment_bytes > self.max_bytes:
             raise SpoolFullError(
-                f"spool {self.directory} holds {self.disk_bytes} bytes; a new {self.segment_bytes}-byte segment "
-                f"would exceed max_spool_bytes={self.max_bytes}"
+                f"spool {self.directory} holds {self.disk_bytes - spare} bytes; a new {self.segment_bytes}-byte "
+                f"segment would exceed max_spool_bytes={self.max_bytes}",
+                path=self.directory,
             )
         segment = _Segment(self._next_id, _segment_path(self.directory, self._next_id), disk=self.segment_bytes)
-        fd = os.open(segment.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, mapped = self._reuse_spare(segment) if self._spare else self._create(segment)
+        self._map = mapped
+        self._write = mapped.write
+        self._fd = fd
+        self._next_id += 1
+        segment.first = self._appended
+        self._segments[segment.id] = segment
+        self._active = segment
+        self._room = self.segment_bytes - SEGMENT_HEADER.size - SEAL_BYTES
+        self._synced = 0
+        if self.fsync is not FsyncPolicy.NEVER:
+            self._sync_directory()
+
+    def _create(self, segment: _Segment) -> tuple[int, mmap.mmap]:
+        try:
+            fd = os.open(segment.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise spool_error(exc, segment.path, "create spool segment") from exc
         try:
             if hasattr(os, "posix_fallocate"):
                 # reserve the blocks now: a full disk must be an error here, not SIGBUS on a mapped write
                 os.posix_fallocate(fd, 0, self.segment_bytes)
             else:  # pragma: no cover - macOS
                 os.ftruncate(fd, self.segment_bytes)
-            self._map = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            mapped = self._map_segment(fd)
         except OSError as exc:
             os.close(fd)
             segment.path.unlink(missing_ok=True)
-            if exc.errno == errno.ENOSPC:
-                raise SpoolFullError(f"no disk space for a new spool segment in {self.directory}") from exc
-            raise SpoolError(f"cannot create spool segment {segment.path}: {exc}") from exc
-        self._fd = fd
-        self._next_id += 1
-        self._segments[segment.id] = segment
-        self._active = segment
-        self._active_id = segment.id
-        self._pos = 0
-        self._frames = 0
-        if self.fsync is not FsyncPolicy.NEVER:
-            self._sync_directory()
-        return segment
+            raise spool_error(exc, segment.path, "create spool segment") from exc
+        mapped.write(SEGMENT_HEADER.pack(SEGMENT_MAGIC, self.segment_bytes, 0))
+        return fd, mapped
 
-    def _seal_active(self) -> None:
+    def _reuse_spare(self, segment: _Segment) -> tuple[int, mmap.mmap]:
+        """The SPARE file, zeroed where it was written, becomes ``segment`` (renamed only once zeroed)."""
+        spare = self.directory / SPARE_NAME
+        written, self._spare = self._spare, 0
+        try:
+            fd = os.open(spare, os.O_RDWR)
+        except OSError as exc:
+            raise spool_error(exc, spare, "reuse spool segment") from exc
+        try:
+            # writing the zeros faults every page in: no need to populate first
+            mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            mapped.write(_zeros(written))  # an acknowledged past must not look like frames
+            mapped.seek(0)
+            mapped.write(SEGMENT_HEADER.pack(SEGMENT_MAGIC, self.segment_bytes, 0))
+            os.replace(spare, segment.path)
+        except OSError as exc:
+            os.close(fd)
+            spare.unlink(missing_ok=True)
+            raise spool_error(exc, segment.path, "reuse spool segment") from exc
+        return fd, mapped
+
+    def _map_segment(self, fd: int) -> mmap.mmap:
+        mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        try:  # fault every page in at once: far cheaper than one page fault per few appends
+            mapped.madvise(_MADV_POPULATE_WRITE)
+        except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
+            pass
+        return mapped
+
+    def _seal_active(self, *, truncate: bool) -> None:
         segment = self._active
         if segment is None:
             return
-        assert self._map is not None
-        segment.used = self._pos
-        segment.frames = self._frames
-        if self.fsync is not FsyncPolicy.NEVER:
-            self._map.flush()
-        self._map.close()
-        os.ftruncate(self._fd, segment.used)
-        os.close(self._fd)
+        mapped = self._map
+        assert mapped is not None
+        segment.frames = self._appended - segment.first
+        payload = SEAL_PAYLOAD.pack(segment.frames)
+        mapped.write(_pack_frame_header(SEAL_FRAME, len(payload), _checksum(payload)) + payload)
+        used = mapped.tell()
         self._map = None
-        self._fd = -1
+        self._write = _closed_write
+        self._room = 0
         self._active = None
+        try:
+            if self.fsync is not FsyncPolicy.NEVER:
+                mapped.flush()
+            mapped.close()
+            if truncate:
+                os.ftruncate(self._fd, used)
+        except OSError as exc:
+            raise spool_error(exc, segment.path, "seal spool segment") from exc
+        finally:
+            os.close(self._fd)
+            self._fd = -1
         segment.sealed = True
-        segment.disk = segment.used
+        segment.used = used
+        if truncate:
+            segment.disk = used
         self._maybe_delete(segment)
 
     # --- acknowledgements ----------------------------------------------------------------
     def ack(self, segment_id: int, count: int) -> None:
-        """``count`` events of segment ``segment_id`` reached Kinesis."""
+        """``count`` events of segment ``segment_id`` reached Kinesis (replayed events)."""
         segment = self._segments.get(segment_id)
         if segment is None:
-            raise SpoolError(f"ack for unknown spool segment {segment_id}")
+            raise SpoolError(f"ack for unknown spool segment {segment_id}", path=self.directory)
         segment.acked += count
         self._maybe_delete(segment)
 
+    def ack_appended(self, first: int, count: int) -> None:
+        """The ``count`` events appended at indexes ``first``... reached Kinesis."""
+        end = first + count
+        for segment in list(self._segments.values()):
+            if segment.first < 0:
+                continue
+            stop = segment.first + segment.frames if segment.sealed else self._appended
+            overlap = min(end, stop) - max(first, segment.first)
+            if overlap > 0:
+                segment.acked += overlap
+                self._maybe_delete(segment)
+
     def _maybe_delete(self, segment: _Segment) -> None:
         if segment.sealed and segment.acked >= segment.frames:
-            segment.path.unlink(missing_ok=True)
             del self._segments[segment.id]
+            if self._spare or self._closed or segment.disk != self.segment_bytes or segment.first < 0:
+                self._unlink(segment.path)
+                return
+            try:
+                os.replace(segment.path, self.directory / SPARE_NAME)
+            except OSError as exc:
+                raise spool_error(exc, segment.path, "recycle spool segment") from exc
+            self._spare = segment.used
+
+    def _unlink(self, path: Path) -> None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise spool_error(exc, path, "delete spool segment") from exc
 
     # --- state ---------------------------------------------------------------------------
     @property
     def disk_bytes(self) -> int:
-        """Bytes the segment files take: sealed ones their size, the active one its preallocated size."""
-        return sum(s.disk for s in self._segments.values())
+        """Bytes the segment files take: sealed ones their size, the active one (and a spare) its
+        preallocated size."""
+        return sum(s.disk for s in self._segments.values()) + (self.segment_bytes if self._spare else 0)
 
     @property
     def segment_count(self) -> int:
@@ -289,23 +494,69 @@ class Spool:
 
     def sync(self) -> None:
         """Force appended events to disk (the INTERVAL policy calls this periodically)."""
-        if self._dirty and self._map is not None:
-            self._map.flush()
-        self._dirty = False
+        mapped = self._map
+        if mapped is None:
+            return
+        position = mapped.tell()
+        if position != self._synced:
+            try:
+                mapped.flush()
+            except OSError as exc:
+                raise spool_error(exc, self._active.path if self._active else self.directory, "sync spool") from exc
+            self._synced = position
 
     def _sync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise spool_error(exc, self.directory, "sync spool directory") from exc
 
     def close(self) -> None:
         """Seal the active segment (deleting it if fully acknowledged) and release the lock."""
         if self._closed:
             return
         self._closed = True
+        if self._forked:
+            return
         try:
-            self._seal_active()
+            self._seal_active(truncate=True)
+            if self._spare:
+                self._spare = 0
+                self._unlink(self.directory / SPARE_NAME)
         finally:
-            os.close(self._lock_fd)
+            self._release()
+
+    def abandon_after_fork(self) -> None:
+        """In a forked child: drop this process's copies of the map and descriptors without touching
+        the files (they are the parent's), so the parent keeps its lock and its data."""
+        self._forked = True
+        self._closed = True
+        self._room = 0
+        self._write = _closed_write
+        mapped, self._map = self._map, None
+        if mapped is not None:
+            mapped.close()  # unmaps in this process only
+        for fd in (self._fd, self._lock_fd, self._dir_fd):
+            if fd >= 0:
+                os.close(fd)  # the parent's descriptors (and its flock) stay open
+        self._fd = self._lock_fd = self._dir_fd = -1
+        self._active = None
+
+
+_ZEROS = memoryview(b"")
+
+
+def _zeros(size: int) -> memoryview:
+    """``size`` zero bytes without allocating them anew for every recycled segment."""
+    global _ZEROS
+    if len(_ZEROS) < size:
+        _ZEROS = memoryview(bytes(size))
+    return _ZEROS[:size]
+
+
+def _closed_write(data: bytes) -> int:  # pragma: no cover - _room is 0 whenever this is installed
+    raise SpoolError("spool segment is not open")

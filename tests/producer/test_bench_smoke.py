@@ -12,6 +12,7 @@ def test_bench_runs_and_prints_both_paths(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "baseline: fastavro + RecordAggregator" in out
     assert "Producer, spool on" in out
+    assert "spool on / no spool (events per CPU second):" in out
 
 
 def test_bench_events_are_valid_and_about_125_avro_bytes() -> None:

@@ -21,11 +21,15 @@ def test_all_is_the_public_surface() -> None:
         "ProducerClosedError",
         "ProducerConfig",
         "ProducerError",
+        "ProducerForkedError",
         "ProducerMetrics",
         "Receipt",
         "SpoolError",
         "SpoolFullError",
+        "SpoolIOError",
         "SpoolLockedError",
+        "SpoolPermissionError",
+        "SpoolStreamMismatchError",
         "ValidationError",
         "default_spool_dir",
     ]
@@ -78,6 +82,8 @@ def test_metrics_is_a_frozen_dataclass_with_the_old_dict_keys() -> None:
         "bytes_sent": 0,
         "buffered_bytes": 0,
         "spool_bytes": 0,
+        "spool_frames_lost": 0,
+        "spool_bytes_lost": 0,
     }
     try:
         metrics.sent = 5  # type: ignore[misc]
@@ -85,3 +91,6 @@ def test_metrics_is_a_frozen_dataclass_with_the_old_dict_keys() -> None:
         pass
     else:
         raise AssertionError("ProducerMetrics is not frozen")
+    for name in ("SpoolIOError", "SpoolPermissionError", "SpoolStreamMismatchError"):
+        assert issubclass(getattr(producer, name), producer.SpoolError)
+    assert issubclass(producer.ProducerForkedError, producer.ProducerClosedError)

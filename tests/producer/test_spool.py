@@ -1,5 +1,6 @@
-"""The spool: appends survive reopening, acks delete segments, torn tails and corruption stop replay,
-disk use is bounded, and one directory has one live owner."""
+"""The spool: appends survive reopening, acks delete segments, a torn last append is dropped, disk
+use is bounded, and one directory has one live owner. Damage: test_spool_damage.py; ownership,
+stream and file system errors: test_spool_ownership.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from producer import SpoolFullError, SpoolLockedError
-from producer._spool import FRAME_HEADER, FsyncPolicy, Spool
+from producer._spool import EVENT_FRAME, FRAME_HEADER, SEGMENT_HEADER, FsyncPolicy, Spool
 
 SEGMENT = 64 * 1024
 
@@ -27,7 +28,7 @@ def payloads(n: int, size: int = 100) -> list[bytes]:
 def test_unacknowledged_events_are_replayed_by_the_next_spool(tmp_path: Path) -> None:
     spool = open_spool(tmp_path)
     data = payloads(2000)  # ~3 segments
-    segments = [spool.append(p) for p in data]
+    assert [spool.append(p) for p in data] == list(range(len(data)))  # append indexes
     assert spool.segment_count >= 3
     spool.close()
 
@@ -35,16 +36,18 @@ def test_unacknowledged_events_are_replayed_by_the_next_spool(tmp_path: Path) ->
     assert again.backlog_events == len(data)
     replayed = list(again.replay())
     assert [p for _, p in replayed] == data
-    assert [s for s, _ in replayed] == segments
+    segments = [s for s, _ in replayed]
+    assert segments == sorted(segments) and len(set(segments)) == again.segment_count
     assert again.backlog_events == 0
     again.close()
 
 
 def test_acknowledged_segments_are_deleted(tmp_path: Path) -> None:
     spool = open_spool(tmp_path)
-    ids = [spool.append(p) for p in payloads(1500)]
-    for segment in sorted(set(ids)):
-        spool.ack(segment, ids.count(segment))
+    for p in payloads(1500):
+        spool.append(p)
+    spool.ack_appended(0, 700)
+    spool.ack_appended(700, 800)
     spool.close()  # seals the active segment, which is fully acknowledged
     assert list(tmp_path.glob("*.seg")) == []
     assert open_spool(tmp_path).backlog_events == 0
@@ -52,8 +55,9 @@ def test_acknowledged_segments_are_deleted(tmp_path: Path) -> None:
 
 def test_partially_acknowledged_segment_is_replayed_whole(tmp_path: Path) -> None:
     spool = open_spool(tmp_path)
-    ids = [spool.append(p) for p in payloads(10)]
-    spool.ack(ids[0], 9)
+    for p in payloads(10):
+        spool.append(p)
+    spool.ack_appended(0, 9)
     spool.close()
     assert open_spool(tmp_path).backlog_events == 10  # at least once: duplicates, never gaps
 
@@ -74,31 +78,36 @@ def test_replayed_events_acknowledged_delete_the_old_segments(tmp_path: Path) ->
     assert list(tmp_path.glob("*.seg")) == []
 
 
-def test_a_torn_last_frame_ends_replay_and_earlier_events_survive(tmp_path: Path) -> None:
+def crash(spool: Spool) -> None:
+    """Leave the spool as a SIGKILL would: the active segment unsealed, the lock released."""
+    spool.abandon_after_fork()
+
+
+def test_a_torn_last_append_is_dropped_and_earlier_events_survive(tmp_path: Path) -> None:
     spool = open_spool(tmp_path)
     for p in payloads(5):
         spool.append(p)
-    spool.close()
+    crash(spool)
     (segment,) = tmp_path.glob("*.seg")
-    with segment.open("ab") as f:  # a frame whose payload never made it: length says 100, 10 bytes follow
-        f.write(FRAME_HEADER.pack(100, 0) + b"x" * 10)
+    raw = bytearray(segment.read_bytes())
+    end = SEGMENT_HEADER.size + 5 * (FRAME_HEADER.size + 100)
+    torn = FRAME_HEADER.pack(EVENT_FRAME, 100, 12345) + b"x" * 10  # the payload never fully made it
+    raw[end : end + len(torn)] = torn
+    segment.write_bytes(bytes(raw))
     again = open_spool(tmp_path)
     assert [p for _, p in again.replay()] == payloads(5)
+    assert (again.frames_lost, again.bytes_lost) == (0, 0)  # put() never returned for it: nothing lost
     again.close()
 
 
-def test_a_corrupt_frame_stops_replay_of_its_segment(tmp_path: Path) -> None:
+def test_a_crashed_spool_replays_everything_appended(tmp_path: Path) -> None:
     spool = open_spool(tmp_path)
-    for p in payloads(5):
+    for p in payloads(1000):
         spool.append(p)
-    spool.close()
-    (segment,) = tmp_path.glob("*.seg")
-    raw = bytearray(segment.read_bytes())
-    frame = FRAME_HEADER.size + 100
-    raw[3 * frame + FRAME_HEADER.size] ^= 0xFF  # flip a byte of the 4th payload
-    segment.write_bytes(bytes(raw))
+    crash(spool)
     again = open_spool(tmp_path)
-    assert [p for _, p in again.replay()] == payloads(3)
+    assert [p for _, p in again.replay()] == payloads(1000)
+    assert (again.frames_lost, again.bytes_lost) == (0, 0)
     again.close()
 
 
@@ -137,3 +146,24 @@ def test_every_fsync_policy_round_trips(tmp_path: Path, policy: FsyncPolicy) -> 
 def test_spool_directory_is_private(tmp_path: Path) -> None:
     open_spool(tmp_path / "new").close()
     assert os.stat(tmp_path / "new").st_mode & 0o077 == 0
+
+
+def test_a_recycled_segment_replays_nothing_of_its_acknowledged_past(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path)
+    old = payloads(1500)  # ~3 segments, all acknowledged: the first becomes the spare
+    for p in old:
+        spool.append(p)
+    spool.ack_appended(0, len(old))
+    assert (tmp_path / "SPARE").exists()
+    new = [bytes([0xEE]) * 60 for _ in range(1000)]  # shorter frames: the old ones must not show behind them
+    for p in new:
+        spool.append(p)
+    assert not any(p in new for p in old)
+    crash(spool)
+    again = open_spool(tmp_path)
+    replayed = [p for _, p in again.replay()]
+    kept = len(replayed) - len(new)  # the old events sharing the segment that was active at the ack
+    assert replayed == old[len(old) - kept :] + new and kept < 500
+    assert (again.frames_lost, again.bytes_lost) == (0, 0)
+    assert not (tmp_path / "SPARE").exists()
+    again.close()
