@@ -26,7 +26,7 @@ from amazon_kclpy.v3.processor import RecordProcessorBase
 from schemas import BehaviourEventCodec
 
 from ._errors import CheckpointFailedError
-from .archive import ArchiveBuffer, dead_letter_file
+from .archive import ArchiveBuffer, dead_letter_files, short_reason
 from .checkpoints import Checkpoint, CheckpointTracker
 from .config import ProcessorConfig
 from .records import DecodedEvent, KinesisRecord, Undecodable, decode, from_kcl
@@ -143,16 +143,13 @@ class NicelistProcessor(RecordProcessorBase):
         events: list[DecodedEvent] = []
         dead: list[Undecodable] = []
         for record in records:
-            for outcome in decode(record, self._codec):
+            for outcome in decode(record, self._codec, max_future_skew_ms=self.config.max_future_skew_ms):
                 if isinstance(outcome, DecodedEvent):
                     events.append(outcome)
                 else:
                     dead.append(outcome)
         if dead:
-            now_ms = self._wall_clock_ms()
-            for item in dead:
-                log.warning("dead letter %s: %s", item.record.name, item.reason)
-            self._archive.put_objects([dead_letter_file(item, now_ms) for item in dead])
+            self._store_dead_letters(dead)
         if events:
             self._dynamodb.write_latest(events)
             now = self._monotonic()
@@ -163,6 +160,22 @@ class NicelistProcessor(RecordProcessorBase):
         self.counters["records"] += len(records)
         self.counters["events"] += len(events)
         self.counters["dead_letters"] += len(dead)
+
+    def _store_dead_letters(self, dead: list[Undecodable]) -> None:
+        """One dead-letter file (one PUT, one log line) per Kinesis record, whatever its parts."""
+        files = dead_letter_files(dead, self._wall_clock_ms())
+        for file in files:
+            first = file.rows[0]
+            log.warning(
+                "dead letter %s: %s refused user record(s) of %s/%s; first (sub-sequence %s): %s",
+                file.key,
+                len(file.rows),
+                first["shard_id"],
+                first["sequence_number"],
+                first["subsequence_number"],
+                short_reason(str(first["reason"]), 200),
+            )
+        self._archive.put_files(files)
 
     def _flush(self) -> None:
         files = self.buffer.close_all()
