@@ -49,6 +49,7 @@ def test_tables_use_partition_projection_on_the_worker_key_layout() -> None:
         assert props["projection.enabled"] == "true"
         assert props["projection.dt.type"] == "date" and props["projection.dt.format"] == "yyyy-MM-dd"
         assert props["projection.hour.range"] == "0,23" and props["projection.hour.digits"] == "2"
+        assert props["projection.dt.range"].endswith(",NOW+1DAYS")  # events may be observed past now
         template = props["storage.location.template"]
         assert template == f"s3://north-pole-archive/{prefix}dt=${{dt}}/hour=${{hour}}/"
         assert "MSCK" not in render(statements(NAMES))
@@ -92,3 +93,9 @@ def test_cli_prints_or_writes_the_script(tmp_path: Path, capsys: pytest.CaptureF
     target = tmp_path / "athena.sql"
     assert main(["athena-ddl", "-o", str(target)]) == 0
     assert "s3://nicelist-archive/events/" in target.read_text()
+
+
+def test_the_projection_reaches_past_every_event_the_worker_accepts() -> None:
+    from consumer.config import MAX_FUTURE_SKEW_LIMIT_MS
+
+    assert MAX_FUTURE_SKEW_LIMIT_MS <= 24 * 60 * 60 * 1000  # PROJECTION_END is NOW+1DAYS
