@@ -91,9 +91,10 @@ def describe(report: ReconcileReport) -> list[str]:
     for shard_id, pos in report.duplicate_samples:
         lines.append(f"  archived twice: {shard_id} {pos.sequence_number}/{pos.subsequence_number}")
     for f in report.far_future_samples:
+        where = f"{f.shard_id} {f.position.sequence_number}/{f.position.subsequence_number}"
         lines.append(
             f"  far future: kid {f.kid_id} event {f.event_id} observed_at {f.observed_at} is {f.ahead_ms} ms "
-            f"past its arrival {f.arrived_at} ({f.shard_id} {f.position.sequence_number}/{f.position.subsequence_number})"
+            f"past its arrival {f.arrived_at} ({where})"
         )
     lines.append("AGREE" if report.ok else f"DISAGREE: {report.problems} problems")
     return lines
