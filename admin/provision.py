@@ -12,7 +12,9 @@ that exists with another shard count is reported and left alone: ``nicelist resh
   point-in-time recovery and deletion protection on (each can be opted out of);
 - bucket: default encryption (SSE-S3 AES256 unless a KMS key is given), all four public access
   blocks on, versioning on (opt-out), and a bucket policy that denies every request not sent over
-  TLS (``aws:SecureTransport`` false), merged into any policy the bucket already has.
+  TLS (``aws:SecureTransport`` false), merged into any policy the bucket already has. Against a
+  plain-HTTP endpoint (the embedded stack, LocalStack) that policy would lock everyone out (moto
+  enforces it), so there it is skipped and a note says so.
 
 Settings are applied to resources that already exist too, except that an opt-out never turns a
 protection off (it only skips turning it on) and a stream encrypted with another key is left as
@@ -158,7 +160,11 @@ def provision(
     ensure_bucket(s3, names.bucket, aws.region, report, waiter, kms_key_id=config.bucket_kms_key_id)
     if config.bucket_versioning:
         ensure_bucket_versioning(s3, names.bucket, report)
-    ensure_tls_only(s3, names.bucket, report)
+    endpoint = aws.endpoint_for("s3")
+    if endpoint is None or endpoint.lower().startswith("https://"):
+        ensure_tls_only(s3, names.bucket, report)
+    else:
+        report.note(f"bucket {names.bucket}: no TLS-only policy, the endpoint {endpoint} is plain HTTP")
     if not report.changed:
         report.note("nothing created or changed: stream, table and bucket already exist")
     return report
