@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -109,7 +110,11 @@ def read_template(name_or_path: str) -> str:
 
 def render_properties(template: str, values: Mapping[str, str]) -> str:
     """``template`` with the value of every key in ``values`` replaced (comments kept); keys the
-    template lacks are appended."""
+    template lacks are appended. A key or value holding a line break or another control character
+    (which would add a property of its own) is a ConfigError."""
+    for key, value in values.items():
+        if not _PROPERTY.match(f"{key}=") or any(unicodedata.category(c).startswith("C") for c in key + value):
+            raise ConfigError(f"KCL property {key!r} = {value!r}: control characters or a bad key")
     lines = []
     seen: set[str] = set()
     for line in template.splitlines():

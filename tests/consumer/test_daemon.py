@@ -212,3 +212,12 @@ def test_the_future_skew_bound_is_a_processor_setting() -> None:
     for bad in ("-1", str(MAX_FUTURE_SKEW_LIMIT_MS + 1), "soon"):
         with pytest.raises(ConfigError):
             ProcessorConfig.from_env({"NICELIST_MAX_FUTURE_SKEW_MS": bad})
+
+
+def test_no_property_with_a_line_break_reaches_the_kcl_properties_file() -> None:
+    with pytest.raises(ConfigError, match="control characters"):
+        render_properties("streamName = s\n", {"maxRecords": "5\nexecutableName = sh"})
+    with pytest.raises(ConfigError):
+        render_properties("", {"bad key\n": "1"})
+    config = WorkerConfig(properties={"failoverTimeMillis": "4000"})
+    assert "\n" not in "".join(config.effective_properties().values())
