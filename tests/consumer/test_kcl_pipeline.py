@@ -157,6 +157,38 @@ def test_garbage_goes_to_dead_letters_while_the_shards_keep_moving(pipeline: Pip
     assert all(row["reason"] for row in letters)
 
 
+def test_a_nested_aggregate_and_empty_user_records_are_one_dead_letter_of_their_record(pipeline: Pipeline) -> None:
+    """The KCL deaggregates the outer aggregate; its user record 1 is an aggregate itself and 500
+    more are empty. The events around them land at their own sub-sequence numbers; the nested
+    aggregate (whole) and the empty records share ONE dead-letter object of that Kinesis record."""
+    first, last = events_for(unique("nested"), 2, kids=2)
+    inner = RecordAggregator()
+    for event in events_for(unique("inner"), 3, kids=3):
+        assert inner.add_user_record("inner", encode_event(event)) is None
+    inner_blob = bytes(inner.clear_and_get().get_contents()[2])
+    outer = RecordAggregator()
+    key = uuid.uuid4().hex
+    for data in [encode_event(first), inner_blob, encode_event(last), *[b""] * 500]:
+        assert outer.add_user_record(key, data) is None
+    partition_key, _, blob = outer.clear_and_get().get_contents()
+    put = pipeline.client("kinesis").put_record(StreamName=pipeline.names.stream, Data=blob, PartitionKey=partition_key)
+    rows = check(pipeline, [first, last])
+    by_id = {row["event_id"]: row for row in rows}
+    assert [by_id[e["event_id"]]["subsequence_number"] for e in (first, last)] == [0, 2]
+    files = wait_until(
+        lambda: [
+            rows
+            for rows in pipeline.dead_letter_files().values()
+            if rows[0]["sequence_number"] == put["SequenceNumber"]
+        ],
+        timeout_s=30,
+        what="the dead letter of the aggregate",
+    )
+    [letter] = files
+    assert [row["subsequence_number"] for row in letter] == [1, *range(3, 503)]
+    assert bytes(letter[0]["data"]) == inner_blob and letter[0]["reason"].startswith("nested KPL aggregate")
+
+
 def test_throttling_in_both_sinks_delays_but_loses_nothing(pipeline: Pipeline, clean_faults: LocalAWS) -> None:
     clean_faults.inject_fault(
         service="dynamodb", operation="PutItem", error_code="ProvisionedThroughputExceededException", count=3
