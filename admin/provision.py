@@ -6,10 +6,19 @@ endpoints come from :class:`foundation.settings.AwsSettings` (``--endpoint`` or 
 waited for (ACTIVE / exists) with a deadline; a second run changes nothing and says so. A stream
 that exists with another shard count is reported and left alone: ``nicelist reshard`` changes it.
 
-- stream: provisioned mode, ``shards`` shards;
+- stream: provisioned mode, ``shards`` shards; server-side encryption with KMS (the AWS managed
+  key ``alias/aws/kinesis`` unless another key is given; opt out with ``stream_encryption=False``);
 - table: hash key ``kid_id`` (S), on-demand (PAY_PER_REQUEST); DynamoDB encrypts at rest always;
-- bucket: default encryption (SSE-S3 AES256 unless a KMS key is given) and all four public
-  access blocks on.
+  point-in-time recovery and deletion protection on (each can be opted out of);
+- bucket: default encryption (SSE-S3 AES256 unless a KMS key is given), all four public access
+  blocks on, versioning on (opt-out), and a bucket policy that denies every request not sent over
+  TLS (``aws:SecureTransport`` false), merged into any policy the bucket already has. Against a
+  plain-HTTP endpoint (the embedded stack, LocalStack) that policy would lock everyone out (moto
+  enforces it), so there it is skipped and a note says so.
+
+Settings are applied to resources that already exist too, except that an opt-out never turns a
+protection off (it only skips turning it on) and a stream encrypted with another key is left as
+it is (a note says so).
 
 Errors::
 
@@ -20,6 +29,7 @@ Errors::
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +45,10 @@ from foundation.settings import AwsSettings, PipelineNames
 logger = logging.getLogger(__name__)
 
 KID_TABLE_HASH_KEY = "kid_id"
+#: the AWS managed key for Kinesis: no key policy to write, no IAM permission needed to use it
+DEFAULT_STREAM_KMS_KEY = "alias/aws/kinesis"
+#: the statement of the bucket policy that refuses plain HTTP
+TLS_ONLY_SID = "DenyInsecureTransport"
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -64,6 +78,15 @@ class ProvisionConfig:
     poll_interval_s: float = 1.0
     #: S3 default encryption: None for SSE-S3 (AES256), else a KMS key id/ARN/alias (SSE-KMS)
     bucket_kms_key_id: str | None = None
+    #: Kinesis server-side encryption with ``stream_kms_key_id``
+    stream_encryption: bool = True
+    stream_kms_key_id: str = DEFAULT_STREAM_KMS_KEY
+    #: S3 versioning on the archive bucket (a deleted or damaged archive object can be restored)
+    bucket_versioning: bool = True
+    #: DynamoDB point-in-time recovery (35 days of restores) on the kid table
+    point_in_time_recovery: bool = True
+    #: DynamoDB deletion protection on the kid table
+    deletion_protection: bool = True
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -72,6 +95,8 @@ class ProvisionConfig:
             raise ValueError("poll_interval_s must be positive")
         if self.bucket_kms_key_id == "":
             raise ValueError("bucket_kms_key_id must be None or a key id")
+        if not self.stream_kms_key_id:
+            raise ValueError("stream_kms_key_id must be a key id, ARN or alias")
 
     @classmethod
     def from_env(cls, environ: Any = None) -> ProvisionConfig:
@@ -119,9 +144,28 @@ def provision(
     make = clients or aws.client
     report = ProvisionReport()
     waiter = _Waiter(config, clock, sleep)
-    ensure_stream(make("kinesis"), names.stream, shards, report, waiter)
-    ensure_table(make("dynamodb"), names.table, report, waiter)
-    ensure_bucket(make("s3"), names.bucket, aws.region, report, waiter, kms_key_id=config.bucket_kms_key_id)
+    kinesis = make("kinesis")
+    ensure_stream(kinesis, names.stream, shards, report, waiter)
+    if config.stream_encryption:
+        ensure_stream_encryption(kinesis, names.stream, config.stream_kms_key_id, report, waiter)
+    dynamodb = make("dynamodb")
+    ensure_table(dynamodb, names.table, report, waiter, deletion_protection=config.deletion_protection)
+    ensure_table_protection(
+        dynamodb,
+        names.table,
+        report,
+        point_in_time_recovery=config.point_in_time_recovery,
+        deletion_protection=config.deletion_protection,
+    )
+    s3 = make("s3")
+    ensure_bucket(s3, names.bucket, aws.region, report, waiter, kms_key_id=config.bucket_kms_key_id)
+    if config.bucket_versioning:
+        ensure_bucket_versioning(s3, names.bucket, report)
+    endpoint = aws.endpoint_for("s3")
+    if endpoint is None or endpoint.lower().startswith("https://"):
+        ensure_tls_only(s3, names.bucket, report)
+    else:
+        report.note(f"bucket {names.bucket}: no TLS-only policy, the endpoint {endpoint} is plain HTTP")
     if not report.changed:
         report.note("nothing created or changed: stream, table and bucket already exist")
     return report
@@ -165,8 +209,25 @@ def _active_stream(kinesis: Any, name: str) -> dict[str, Any] | None:
     return None
 
 
+def ensure_stream_encryption(kinesis: Any, name: str, key_id: str, report: ProvisionReport, waiter: _Waiter) -> None:
+    """Server-side encryption with ``key_id`` on; a stream encrypted with another key is left alone."""
+    summary = waiter.until(f"stream {name} ACTIVE", lambda: _active_stream(kinesis, name))
+    if summary.get("EncryptionType") == "KMS":
+        if summary.get("KeyId") not in (key_id, None):
+            report.note(f"stream {name} is encrypted with KMS key {summary.get('KeyId')}, not {key_id}; left as is")
+        return
+    try:
+        kinesis.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=key_id)
+    except ClientError as exc:
+        raise ProvisionError(f"cannot turn on encryption of stream {name} with {key_id}: {exc}") from exc
+    report.did(f"stream {name}: server-side encryption with KMS key {key_id}")
+    waiter.until(f"stream {name} ACTIVE after encryption", lambda: _active_stream(kinesis, name))
+
+
 # -- the table -----------------------------------------------------------------------------------
-def ensure_table(dynamodb: Any, name: str, report: ProvisionReport, waiter: _Waiter) -> None:
+def ensure_table(
+    dynamodb: Any, name: str, report: ProvisionReport, waiter: _Waiter, *, deletion_protection: bool = True
+) -> None:
     table = _describe_table(dynamodb, name)
     if table is None:
         try:
@@ -175,13 +236,41 @@ def ensure_table(dynamodb: Any, name: str, report: ProvisionReport, waiter: _Wai
                 KeySchema=[{"AttributeName": KID_TABLE_HASH_KEY, "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": KID_TABLE_HASH_KEY, "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
+                DeletionProtectionEnabled=deletion_protection,
             )
-            report.did(f"created table {name} (hash key {KID_TABLE_HASH_KEY} S, on-demand)")
+            protected = ", deletion protection" if deletion_protection else ""
+            report.did(f"created table {name} (hash key {KID_TABLE_HASH_KEY} S, on-demand{protected})")
         except ClientError as exc:
             if error_code(exc) != "ResourceInUseException":
                 raise ProvisionError(f"cannot create table {name}: {exc}") from exc
     table = waiter.until(f"table {name} ACTIVE", lambda: _active_table(dynamodb, name))
     _check_table_schema(name, table, report)
+
+
+def ensure_table_protection(
+    dynamodb: Any, name: str, report: ProvisionReport, *, point_in_time_recovery: bool, deletion_protection: bool
+) -> None:
+    """Point-in-time recovery and deletion protection on, as asked (never turned off here)."""
+    table = _describe_table(dynamodb, name) or {}
+    if deletion_protection and not table.get("DeletionProtectionEnabled", False):
+        try:
+            dynamodb.update_table(TableName=name, DeletionProtectionEnabled=True)
+        except ClientError as exc:
+            raise ProvisionError(f"cannot turn on deletion protection of table {name}: {exc}") from exc
+        report.did(f"table {name}: deletion protection on")
+    if not point_in_time_recovery:
+        return
+    try:
+        backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        status = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+        if status != "ENABLED":
+            dynamodb.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
+            report.did(f"table {name}: point-in-time recovery on")
+    except ClientError as exc:
+        # ContinuousBackupsUnavailableException: the table is new and backups are not ready yet
+        raise ProvisionError(f"cannot turn on point-in-time recovery of table {name}: {exc}") from exc
 
 
 def _describe_table(dynamodb: Any, name: str) -> dict[str, Any] | None:
@@ -241,6 +330,51 @@ def ensure_bucket(
     if _public_access_block(s3, name) != PUBLIC_ACCESS_BLOCK:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=dict(PUBLIC_ACCESS_BLOCK))
         report.did(f"bucket {name}: public access blocked")
+
+
+def ensure_bucket_versioning(s3: Any, name: str, report: ProvisionReport) -> None:
+    try:
+        status = s3.get_bucket_versioning(Bucket=name).get("Status")
+        if status != "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            report.did(f"bucket {name}: versioning on")
+    except ClientError as exc:
+        raise ProvisionError(f"cannot turn on versioning of bucket {name}: {exc}") from exc
+
+
+def tls_only_statement(bucket: str) -> dict[str, Any]:
+    """Deny every request to the bucket and its objects that did not come over TLS."""
+    return {
+        "Sid": TLS_ONLY_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def ensure_tls_only(s3: Any, name: str, report: ProvisionReport) -> None:
+    """The bucket policy holds :func:`tls_only_statement`, added to any statements already there."""
+    try:
+        text = s3.get_bucket_policy(Bucket=name)["Policy"]
+        policy: dict[str, Any] = json.loads(text)
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchBucketPolicy":
+            raise ProvisionError(f"cannot read the policy of bucket {name}: {exc}") from exc
+        policy = {"Version": "2012-10-17", "Statement": []}
+    statements = policy.setdefault("Statement", [])
+    if isinstance(statements, dict):
+        statements = policy["Statement"] = [statements]
+    wanted = tls_only_statement(name)
+    if wanted in statements:
+        return
+    statements[:] = [s for s in statements if s.get("Sid") != TLS_ONLY_SID] + [wanted]
+    try:
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    except ClientError as exc:
+        raise ProvisionError(f"cannot set the policy of bucket {name}: {exc}") from exc
+    report.did(f"bucket {name}: policy denies requests without TLS")
 
 
 def _bucket_exists(s3: Any, name: str) -> bool:

@@ -34,6 +34,11 @@ DEFAULT_LATE_AFTER_MS = 5 * 60 * 1000
 #: the archived event's own columns, as the view lists them
 _COLUMNS = """event_id, kid_id, elf_id, behaviour, observed_at, note, location, app_version,
   schema_fingerprint, shard_id, sequence_number, subsequence_number, partition_key, arrived_at"""
+#: the last day partition projection considers: a day past now, because an event's ``dt`` is its
+#: ``observed_at``, which the worker accepts up to ``max_future_skew_ms`` (at most one day, see
+#: consumer.config.MAX_FUTURE_SKEW_LIMIT_MS) past its arrival; ``NOW`` alone would hide the events of
+#: a phone a few minutes fast around midnight until the day turned
+PROJECTION_END = "NOW+1DAYS"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -143,7 +148,7 @@ TBLPROPERTIES ({extra}
   'projection.enabled'='true',
   'projection.dt.type'='date',
   'projection.dt.format'='yyyy-MM-dd',
-  'projection.dt.range'='{names.first_day},NOW',
+  'projection.dt.range'='{names.first_day},{PROJECTION_END}',
   'projection.dt.interval'='1',
   'projection.dt.interval.unit'='DAYS',
   'projection.hour.type'='integer',

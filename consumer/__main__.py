@@ -20,6 +20,10 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)  # one INFO line per client otherwise
+    from ._lifeline import die_with_parent
+
+    if die_with_parent():  # never outlive the daemon (a processor also exits when its stdin closes)
+        logging.getLogger("consumer").info("record processor %s dies with its daemon %s", os.getpid(), os.getppid())
     from amazon_kclpy import kcl
 
     from .app import build_processor

@@ -1,5 +1,12 @@
 """Strict reader of KPL-aggregated records (the aggregation format of amazon-kinesis-producer).
 
+The worker itself never deaggregates: the KCL (3.x ``ProcessTask`` -> ``AggregatorUtil``)
+deaggregates every record it reads and passes a record through whole only when it cannot parse
+it, so an aggregate that reaches a record processor is either damaged or nested inside another
+aggregate. Deaggregating a nested one here would number its user records 0, 1, ... again, the
+identities of its siblings. :func:`aggregate_problem` says which of the two it is, cheaply (the
+digest, no parse), for the dead letter's reason; :func:`deaggregate` remains for tools and tests.
+
 Layout: magic ``F3 89 9A C2``, a protobuf ``AggregatedRecord``, then the MD5 digest of the
 protobuf bytes. Written here (about 60 lines of protobuf wire format) instead of using
 aws-kinesis-agg's deaggregator, which inserts its folder into ``sys.path``, prints errors to
@@ -36,6 +43,16 @@ class UserRecord:
 def is_aggregated(data: bytes) -> bool:
     """Whether ``data`` claims to be a KPL aggregate (starts with the magic)."""
     return data[: len(MAGIC)] == MAGIC
+
+
+def aggregate_problem(data: bytes) -> str | None:
+    """What is wrong with a record that starts with the KPL magic: None when its framing and MD5
+    digest are intact (a well-formed aggregate), else the flaw. Costs one MD5, never a parse."""
+    if len(data) < len(MAGIC) + DIGEST_BYTES:
+        return f"{len(data)} bytes is shorter than magic plus digest"
+    if hashlib.md5(data[len(MAGIC) : -DIGEST_BYTES]).digest() != data[-DIGEST_BYTES:]:  # format checksum
+        return "MD5 digest does not match the aggregated record"
+    return None
 
 
 def _varint(buf: memoryview, pos: int) -> tuple[int, int]:

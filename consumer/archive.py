@@ -12,6 +12,12 @@ overwrite the other (the smaller file would replace rows the new owner has alrea
 past), so files are created only if absent and a writer that finds its key taken stores only
 the rows the existing file lacks (:meth:`ArchiveFile.without`), named by the first of them.
 Every record then sits in exactly one file, whichever writer comes first.
+
+Dead letters: one ``dead_letter`` v1 file per Kinesis record, holding one row (sub-sequence
+number, reason, raw bytes) for each of its user records that the worker refused, at
+``dead-letter/dt=YYYY-MM-DD/hour=HH/<shard>-<sequence>-<first refused sub-sequence>.avro`` by the
+record's arrival. A 1 MiB aggregate of 175,000 bad user records is one PUT, not 175,000. A replay
+lands on the same key and, like an archive file, stores only the rows the object lacks.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import fastavro
 
@@ -32,6 +38,8 @@ EVENTS_PREFIX = "events"
 DEAD_LETTER_PREFIX = "dead-letter"
 #: Athena reads deflate-compressed Avro; it needs no extra package.
 AVRO_CODEC = "deflate"
+#: A dead letter's reason is cut to this many characters (a reason may quote the bad value).
+MAX_REASON_CHARS = 1000
 #: Rough bytes a row adds beyond its strings (numbers, union tags, Avro framing).
 _ROW_OVERHEAD_BYTES = 64
 
@@ -83,20 +91,42 @@ def read_rows(body: bytes) -> list[dict[str, Any]]:
     return [dict(row) for row in fastavro.reader(io.BytesIO(body)) if isinstance(row, dict)]
 
 
-def dead_letter_file(undecodable: Undecodable, failed_at_ms: int) -> tuple[str, bytes]:
-    """Key and body of the one-record ``dead_letter`` v1 file for an undecodable record."""
+def short_reason(reason: str, limit: int = MAX_REASON_CHARS) -> str:
+    """``reason`` cut to ``limit`` characters, saying how much was cut."""
+    if len(reason) <= limit:
+        return reason
+    return f"{reason[:limit]}... ({len(reason) - limit} more characters)"
+
+
+def dead_letter_row(undecodable: Undecodable, failed_at_ms: int) -> dict[str, Any]:
+    """One ``dead_letter`` v1 row: the refused user record's identity, raw bytes and reason."""
     record = undecodable.record
-    row = {
+    return {
         "shard_id": record.shard_id,
         "sequence_number": record.sequence_number,
         "subsequence_number": record.subsequence_number,
         "partition_key": record.partition_key,
         "arrived_at": record.arrived_at_ms,
         "failed_at": failed_at_ms,
-        "reason": undecodable.reason,
+        "reason": short_reason(undecodable.reason),
         "data": record.data,
     }
-    return dead_letter_key(record.arrived_at_ms, record.name), encode_rows([row], DEAD_LETTER)
+
+
+def dead_letter_file(undecodable: Undecodable, failed_at_ms: int) -> tuple[str, bytes]:
+    """Key and body of the one-row ``dead_letter`` v1 file for one refused user record."""
+    row = dead_letter_row(undecodable, failed_at_ms)
+    return dead_letter_key(int(row["arrived_at"]), undecodable.record.name), encode_rows([row], DEAD_LETTER)
+
+
+def dead_letter_files(refused: Iterable[Undecodable], failed_at_ms: int) -> list[DeadLetterFile]:
+    """One dead-letter file per Kinesis record (shard, sequence number) among ``refused``, holding
+    a row for each of its refused user records in sub-sequence order; files in first-seen order."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for item in refused:
+        record = item.record
+        groups.setdefault((record.shard_id, record.sequence_number), []).append(dead_letter_row(item, failed_at_ms))
+    return [DeadLetterFile.of(sorted(rows, key=lambda r: int(r["subsequence_number"]))) for rows in groups.values()]
 
 
 @dataclass(slots=True)
@@ -135,6 +165,46 @@ class ArchiveFile:
         held = {record_id(row) for row in existing}
         rest = [row for row in self.rows if record_id(row) not in held]
         return ArchiveFile.of(rest) if rest else None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterFile:
+    """The dead letters of one Kinesis record: key, Avro body, rows (one per refused user record)."""
+
+    key: str
+    body: bytes
+    rows: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of(cls, rows: Iterable[dict[str, Any]]) -> DeadLetterFile:
+        """The file of ``dead_letter_row`` rows of one Kinesis record, named by the first of them."""
+        kept = tuple(rows)
+        if not kept:
+            raise ValueError("a dead-letter file needs at least one row")
+        first = kept[0]
+        return cls(
+            dead_letter_key(int(first["arrived_at"]), record_name(*record_id(first))),
+            encode_rows(kept, DEAD_LETTER),
+            kept,
+        )
+
+    def without(self, existing: Iterable[dict[str, Any]]) -> DeadLetterFile | None:
+        """This file minus the user records ``existing`` rows already hold; None when nothing is left."""
+        held = {record_id(row) for row in existing}
+        rest = [row for row in self.rows if record_id(row) not in held]
+        return DeadLetterFile.of(rest) if rest else None
+
+
+class StoredFile(Protocol):
+    """What the S3 sink stores create-only: an archive file or a dead-letter file."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def rows(self) -> tuple[dict[str, Any], ...]: ...
+    def without(self, existing: Iterable[dict[str, Any]]) -> StoredFile | None: ...
 
 
 class ArchiveBuffer:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from foundation.limits import MiB
 from foundation.settings import AwsSettings, PipelineNames
+from schemas import DEFAULT_MAX_FUTURE_SKEW_MS
 
 from ._errors import ConfigError
 from .retry import RetryPolicy
@@ -28,6 +29,11 @@ def _flag(value: str | None, default: bool) -> bool:
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"expected a boolean (0/1), got {value!r}")
+
+
+#: The largest ``max_future_skew_ms`` allowed: Athena's partition projection reaches one day past
+#: now (analytics.athena), so every event the worker archives stays inside it.
+MAX_FUTURE_SKEW_LIMIT_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +65,8 @@ class ProcessorConfig:
     sink_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: retries of a throttled checkpoint; a checkpoint that still fails is skipped, not fatal
     checkpoint_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=5))
+    #: events observed more than this far past their record's arrival at Kinesis are dead-lettered
+    max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
 
     def __post_init__(self) -> None:
         if self.archive_max_file_bytes < 1:
@@ -73,6 +81,10 @@ class ProcessorConfig:
             )
         if not 1 <= self.dynamodb_batches_in_flight <= 32:
             raise ConfigError(f"dynamodb_batches_in_flight must be 1..32, got {self.dynamodb_batches_in_flight}")
+        if not 0 <= self.max_future_skew_ms <= MAX_FUTURE_SKEW_LIMIT_MS:
+            raise ConfigError(
+                f"max_future_skew_ms must be 0..{MAX_FUTURE_SKEW_LIMIT_MS}, got {self.max_future_skew_ms}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProcessorConfig:
@@ -82,7 +94,8 @@ class ProcessorConfig:
         ``NICELIST_DYNAMODB_PREBUILT_JSON``,
         ``NICELIST_DYNAMODB_OVERLAP_BATCHES`` (0/1 each),
         ``NICELIST_SINK_MAX_ATTEMPTS``, ``NICELIST_SINK_BASE_DELAY_S``,
-        ``NICELIST_SINK_MAX_DELAY_S``, plus the names and AWS settings of :mod:`foundation.settings`."""
+        ``NICELIST_SINK_MAX_DELAY_S``, ``NICELIST_MAX_FUTURE_SKEW_MS``,
+        plus the names and AWS settings of :mod:`foundation.settings`."""
         env = os.environ if environ is None else environ
         defaults = cls()
         try:
@@ -113,6 +126,7 @@ class ProcessorConfig:
                     env.get("NICELIST_DYNAMODB_PREBUILT_JSON"), defaults.dynamodb_prebuilt_json
                 ),
                 sink_retry=retry,
+                max_future_skew_ms=int(env.get("NICELIST_MAX_FUTURE_SKEW_MS", defaults.max_future_skew_ms)),
             )
         except ValueError as exc:
             if isinstance(exc, ConfigError):
@@ -133,4 +147,5 @@ class ProcessorConfig:
             "NICELIST_SINK_MAX_ATTEMPTS": str(self.sink_retry.max_attempts),
             "NICELIST_SINK_BASE_DELAY_S": repr(self.sink_retry.base_delay_s),
             "NICELIST_SINK_MAX_DELAY_S": repr(self.sink_retry.max_delay_s),
+            "NICELIST_MAX_FUTURE_SKEW_MS": str(self.max_future_skew_ms),
         }

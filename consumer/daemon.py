@@ -7,9 +7,12 @@ properties file to a run directory and starts::
          -cp '<amazon_kclpy>/jars/*' software.amazon.kinesis.multilang.MultiLangDaemon
          --properties-file <run>/<worker>.properties
 
-in its own process group. ``stop()`` sends SIGTERM (the daemon's graceful shutdown within
-``shutdownGraceMillis``: processors get ``shutdown_requested``, leases and the KCL 3 leader lock
-are released); ``kill()`` sends SIGKILL to the group (a machine dying, processors included).
+in its own process group, tied to the launcher: it gets SIGKILL when the launcher dies, however
+it dies (Linux ``PR_SET_PDEATHSIG``, see :mod:`consumer._lifeline`), and so do its record
+processors, so no daemon outlives its launcher holding leases. ``stop()`` sends SIGTERM (the
+daemon's graceful shutdown within ``shutdownGraceMillis``: processors get ``shutdown_requested``,
+leases and the KCL 3 leader lock are released); ``kill()`` sends SIGKILL to the group (a machine
+dying, processors included).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -34,6 +38,7 @@ from typing import IO, Any
 
 from foundation.settings import AwsSettings, PipelineNames
 
+from . import _lifeline
 from ._errors import ConfigError
 from .config import ProcessorConfig
 
@@ -105,7 +110,11 @@ def read_template(name_or_path: str) -> str:
 
 def render_properties(template: str, values: Mapping[str, str]) -> str:
     """``template`` with the value of every key in ``values`` replaced (comments kept); keys the
-    template lacks are appended."""
+    template lacks are appended. A key or value holding a line break or another control character
+    (which would add a property of its own) is a ConfigError."""
+    for key, value in values.items():
+        if not _PROPERTY.match(f"{key}=") or any(unicodedata.category(c).startswith("C") for c in key + value):
+            raise ConfigError(f"KCL property {key!r} = {value!r}: control characters or a bad key")
     lines = []
     seen: set[str] = set()
     for line in template.splitlines():
@@ -236,15 +245,19 @@ class WorkerProcess:
         output: IO[bytes] | None = None
         if config.log_path is not None:
             output = open(config.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+        environment = config.environment()
         try:
-            popen = subprocess.Popen(
-                command,
-                env=config.environment(),
-                cwd=run_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT if output is not None else None,
-                start_new_session=True,
+            popen = _lifeline.spawn(
+                lambda: subprocess.Popen(
+                    command,
+                    env=environment,
+                    cwd=run_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT if output is not None else None,
+                    start_new_session=True,
+                    preexec_fn=_lifeline.preexec_die_with_parent(),  # only prctl, resolved before the fork
+                )
             )
         finally:
             if output is not None:

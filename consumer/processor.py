@@ -38,7 +38,7 @@ from amazon_kclpy.v3.processor import RecordProcessorBase
 from schemas import BehaviourEventCodec
 
 from ._errors import CheckpointFailedError
-from .archive import ArchiveBuffer, dead_letter_file
+from .archive import ArchiveBuffer, dead_letter_files, short_reason
 from .checkpoints import Checkpoint, CheckpointTracker
 from .config import ProcessorConfig
 from .metrics import WorkerMetrics
@@ -169,16 +169,13 @@ class NicelistProcessor(RecordProcessorBase):
         events: list[DecodedEvent] = []
         dead: list[Undecodable] = []
         for record in records:
-            for outcome in decode(record, self._codec):
+            for outcome in decode(record, self._codec, max_future_skew_ms=self.config.max_future_skew_ms):
                 if isinstance(outcome, DecodedEvent):
                     events.append(outcome)
                 else:
                     dead.append(outcome)
         if dead:
-            now_ms = self._wall_clock_ms()
-            for item in dead:
-                log.warning("dead letter %s: %s", item.record.name, item.reason)
-            self._archive.put_objects([dead_letter_file(item, now_ms) for item in dead])
+            self._store_dead_letters(dead)
         self._settle_pending()
         if events:
             if self.config.dynamodb_overlap_batches:
@@ -212,12 +209,27 @@ class NicelistProcessor(RecordProcessorBase):
 
     def _dead_letter_refused(self, events: list[DecodedEvent], refused: Sequence[Refusal]) -> list[DecodedEvent]:
         """Store a dead letter (with DynamoDB's error) for each refused event; the other events."""
-        now_ms = self._wall_clock_ms()
         letters = [Undecodable(r.event.record, r.reason) for r in refused]
-        self._archive.put_objects([dead_letter_file(item, now_ms) for item in letters])
+        self._store_dead_letters(letters)
         self.counters["dead_letters"] += len(letters)
         gone = {id(r.event) for r in refused}
         return [event for event in events if id(event) not in gone]
+
+    def _store_dead_letters(self, dead: list[Undecodable]) -> None:
+        """One dead-letter file (one PUT, one log line) per Kinesis record, whatever its parts."""
+        files = dead_letter_files(dead, self._wall_clock_ms())
+        for file in files:
+            first = file.rows[0]
+            log.warning(
+                "dead letter %s: %s refused user record(s) of %s/%s; first (sub-sequence %s): %s",
+                file.key,
+                len(file.rows),
+                first["shard_id"],
+                first["sequence_number"],
+                first["subsequence_number"],
+                short_reason(str(first["reason"]), 200),
+            )
+        self._archive.put_files(files)
 
     def _flush(self) -> None:
         self._settle_pending()

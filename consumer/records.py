@@ -1,26 +1,33 @@
 """From what the daemon delivers to behaviour events: pure, no AWS.
 
-A Kinesis record reaches the processor in one of three shapes:
+A Kinesis record reaches the processor in one of two shapes, each one user record:
 
-- a user record the KCL already deaggregated from a KPL aggregate (sub-sequence number >= 0);
-- a plain record, one event per ``put_record`` from producers that do not aggregate;
-- a KPL aggregate the KCL passed through whole (magic ``F3 89 9A C2``): deaggregated here, its
-  user records numbered by their index in the aggregate.
+- a user record the KCL deaggregated from a KPL aggregate (sub-sequence number = its index);
+- a plain record, one event per ``put_record`` from producers that do not aggregate
+  (sub-sequence number 0).
+
+The KCL deaggregates every record it reads (and passes one through whole only when it cannot
+parse it), so a record that still starts with the KPL magic ``F3 89 9A C2`` is a damaged aggregate
+or an aggregate nested inside another one. Either is dead-lettered whole, never deaggregated
+here: its user records would be numbered 0, 1, ... again, the identities of its siblings, and
+the create-only archive and dead-letter writes would then keep one of each pair and drop the
+other. So ``(shard, sequence number, sub-sequence number)`` names exactly one user record.
 
 Every user record becomes either a :class:`DecodedEvent` or an :class:`Undecodable` (bound for the
-dead-letter prefix); nothing is dropped.
+dead-letter prefix); nothing is dropped. An event whose ``observed_at`` lies more than
+``max_future_skew_ms`` past its record's arrival (ApproximateArrivalTimestamp) is an
+:class:`Undecodable` too: kept whole in the dead letter, not clamped, so no stored event ever
+differs from what its reporter sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from schemas import BehaviourEventCodec, SchemaError, validate_event
 
-from ._aggregation import deaggregate, is_aggregated
-from ._errors import AggregationError
+from ._aggregation import aggregate_problem, is_aggregated
 
 #: (sequence number as an integer, sub-sequence number): the order of records in a shard.
 Position = tuple[int, int]
@@ -94,40 +101,49 @@ def from_kcl(record: Any, shard_id: str) -> KinesisRecord:
     )
 
 
-def user_records(record: KinesisRecord) -> Iterator[KinesisRecord | Undecodable]:
-    """The record itself, or the user records of a KPL aggregate that arrived whole."""
-    if not is_aggregated(record.data):
-        yield record
-        return
-    try:
-        parts = deaggregate(record.data)
-    except AggregationError as exc:
-        yield Undecodable(record, f"invalid KPL aggregate: {exc}")
-        return
-    for index, part in enumerate(parts):
-        yield KinesisRecord(
-            shard_id=record.shard_id,
-            sequence_number=record.sequence_number,
-            subsequence_number=index,
-            partition_key=part.partition_key,
-            arrived_at_ms=record.arrived_at_ms,
-            data=part.data,
-        )
+def aggregate_reason(record: KinesisRecord) -> str:
+    """Why a record that starts with the KPL magic is dead-lettered whole."""
+    problem = aggregate_problem(record.data)
+    if problem is not None:
+        return f"invalid KPL aggregate: {problem}"
+    return (
+        f"nested KPL aggregate ({len(record.data)} bytes inside a user record): kept whole, "
+        "never deaggregated again (its user records would reuse its siblings' sub-sequence numbers)"
+    )
 
 
-def decode_user_record(record: KinesisRecord, codec: BehaviourEventCodec) -> Outcome:
-    """Decode and validate one event; undecodable or invalid events are reported, not raised."""
+def future_skew_reason(record: KinesisRecord, observed_at_ms: int, max_future_skew_ms: int) -> str | None:
+    """Why an event observed too far past its record's arrival is refused; None when it is not."""
+    ahead_ms = observed_at_ms - record.arrived_at_ms
+    if ahead_ms <= max_future_skew_ms:
+        return None
+    return (
+        f"observed_at {observed_at_ms} is {ahead_ms} ms past the record's ApproximateArrivalTimestamp "
+        f"{record.arrived_at_ms}, more than max_future_skew_ms {max_future_skew_ms}"
+    )
+
+
+def decode_user_record(
+    record: KinesisRecord, codec: BehaviourEventCodec, *, max_future_skew_ms: int | None = None
+) -> Outcome:
+    """Decode and validate one event; undecodable, invalid or far-future events are reported, not
+    raised (``max_future_skew_ms`` None: no bound on ``observed_at``)."""
+    if is_aggregated(record.data):
+        return Undecodable(record, aggregate_reason(record))
     try:
         writer = codec.writer_of(record.data)
         event = validate_event(codec.decode(record.data))
     except SchemaError as exc:
         return Undecodable(record, f"{type(exc).__name__}: {exc}")
+    if max_future_skew_ms is not None:
+        skewed = future_skew_reason(record, int(event["observed_at"]), max_future_skew_ms)
+        if skewed is not None:
+            return Undecodable(record, skewed)
     return DecodedEvent(record, event, writer.fingerprint_hex)
 
 
-def decode(record: KinesisRecord, codec: BehaviourEventCodec) -> list[Outcome]:
-    """Every outcome carried by one delivered record, in order."""
-    outcomes: list[Outcome] = []
-    for part in user_records(record):
-        outcomes.append(part if isinstance(part, Undecodable) else decode_user_record(part, codec))
-    return outcomes
+def decode(
+    record: KinesisRecord, codec: BehaviourEventCodec, *, max_future_skew_ms: int | None = None
+) -> list[Outcome]:
+    """Every outcome carried by one delivered record (exactly one: the KCL deaggregated already)."""
+    return [decode_user_record(record, codec, max_future_skew_ms=max_future_skew_ms)]

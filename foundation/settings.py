@@ -10,15 +10,34 @@ So the same code serves the embedded stack, LocalStack and real AWS by configura
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .errors import ConfigError
 
 DEFAULT_STREAM = "nicelist"
 DEFAULT_TABLE = "nicelist-kids"
 DEFAULT_BUCKET = "nicelist-archive"
 DEFAULT_APPLICATION = "nicelist-worker"
 DEFAULT_REGION = "us-east-1"
+#: the characters AWS allows in each name (Kinesis stream names and DynamoDB table names:
+#: ``[a-zA-Z0-9_.-]+``; S3 bucket names: ``[a-z0-9.-]+``; the KCL application names a table)
+NAME_PATTERNS = {
+    "stream": re.compile(r"[A-Za-z0-9_.-]+"),
+    "table": re.compile(r"[A-Za-z0-9_.-]+"),
+    "bucket": re.compile(r"[a-z0-9.-]+"),
+    "application": re.compile(r"[A-Za-z0-9_.-]+"),
+}
+#: where each name comes from, for error messages
+NAME_SOURCES = {
+    "stream": "NICELIST_STREAM / --stream",
+    "table": "NICELIST_TABLE / --table",
+    "bucket": "NICELIST_BUCKET / --bucket",
+    "application": "NICELIST_APPLICATION / --application",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,9 +50,18 @@ class PipelineNames:
     application: str = DEFAULT_APPLICATION
 
     def __post_init__(self) -> None:
-        for name in ("stream", "table", "bucket", "application"):
-            if not getattr(self, name):
-                raise ValueError(f"{name} name must not be empty")
+        """Every name is checked before it reaches a properties file, an ARN or a URL: a newline
+        in a name would add a line (a property) to the KCL's properties file."""
+        for name, pattern in NAME_PATTERNS.items():
+            value = getattr(self, name)
+            setting = f"{name} name ({NAME_SOURCES[name]})"
+            if not isinstance(value, str) or not value:
+                raise ConfigError(setting, "must not be empty")
+            controls = sorted({f"U+{ord(c):04X}" for c in value if unicodedata.category(c).startswith("C")})
+            if controls:
+                raise ConfigError(setting, f"{value!r} holds control characters {', '.join(controls)}")
+            if not pattern.fullmatch(value):
+                raise ConfigError(setting, f"{value!r} may hold only {pattern.pattern[:-1]}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: str | None) -> PipelineNames:
@@ -58,6 +86,12 @@ class AwsSettings:
     endpoint_url: str | None = None
     #: extra botocore Config keyword arguments (timeouts, pool size)
     client_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9-]+", self.region or ""):
+            raise ConfigError("region (AWS_REGION / AWS_DEFAULT_REGION)", f"{self.region!r} is not a region name")
+        if self.endpoint_url is not None and any(unicodedata.category(c).startswith("C") for c in self.endpoint_url):
+            raise ConfigError("endpoint URL (--endpoint)", f"{self.endpoint_url!r} holds control characters")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, endpoint_url: str | None = None) -> AwsSettings:

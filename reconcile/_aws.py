@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from foundation.progress import Progress
+from schemas import DEFAULT_MAX_FUTURE_SKEW_MS
 
 from ._model import DuplicateFinder, Reconciler, ReconcileReport, duplicates_in
 from ._sources import (
@@ -47,8 +48,10 @@ def reconcile(
     progress: Progress | None = None,
     window: int = DEFAULT_WINDOW,
     archive: ArchiveReader | None = None,
+    max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS,
 ) -> ReconcileReport:
-    """Compare the archive with the table; the report's ``ok`` says whether they agree.
+    """Compare the archive with the table; the report's ``ok`` says whether they agree (and no
+    archived event lies more than ``max_future_skew_ms`` past its arrival).
 
     ``archive`` defaults to the raw Avro under ``events/``. A compacted archive holds one row
     per event, so records archived twice are counted only where raw Avro files are read."""
@@ -57,7 +60,7 @@ def reconcile(
     keys = archive.keys()
     files_bar = progress.bar("archive", total=len(keys))
     rows_bar = progress.bar("rows")
-    reconciler = Reconciler()
+    reconciler = Reconciler(max_future_skew_ms=max_future_skew_ms)
     finder = DuplicateFinder()
     for key, rows in archive.files(keys, window=window):
         for row in rows:
@@ -97,11 +100,18 @@ def describe(report: ReconcileReport) -> list[str]:
         f"items differing from archive:   {report.mismatched_items}",
         f"items with no archived event:   {report.items_without_archived_event}",
         f"Kinesis records archived twice: {report.duplicate_records}",
+        f"events observed > {report.max_future_skew_ms} ms past arrival: {report.far_future_events}",
     ]
     for kind, found in sorted(report.samples.items()):
         for d in found:
             lines.append(f"  {kind}: kid {d.kid_id}: archive {d.archived} table {d.item}")
     for shard_id, pos in report.duplicate_samples:
         lines.append(f"  archived twice: {shard_id} {pos.sequence_number}/{pos.subsequence_number}")
+    for f in report.far_future_samples:
+        where = f"{f.shard_id} {f.position.sequence_number}/{f.position.subsequence_number}"
+        lines.append(
+            f"  far future: kid {f.kid_id} event {f.event_id} observed_at {f.observed_at} is {f.ahead_ms} ms "
+            f"past its arrival {f.arrived_at} ({where})"
+        )
     lines.append("AGREE" if report.ok else f"DISAGREE: {report.problems} problems")
     return lines

@@ -4,6 +4,11 @@ The rule the worker promises: for every kid, the table's item is the latest arch
 that kid by ``(observed_at, event_id)``. :class:`Reconciler` checks it in one streaming pass over
 the archive (keeping only the latest event per kid) followed by one over the table.
 
+Events archived with an ``observed_at`` far past their arrival (more than
+``max_future_skew_ms`` after the record's ``arrived_at``) are a problem of their own: last writer
+wins by ``observed_at``, so such an event pins its kid's item and hides every later report, while
+archive and table still agree. Today's worker dead-letters them; older archives may hold some.
+
 Records archived twice are found without remembering every record: :class:`DuplicateFinder`
 keeps one ``(first, last)`` Kinesis position range per archive file and only re-reads the files
 whose ranges overlap within a shard (a replay that did not land on the same object key), so
@@ -20,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from schemas import to_epoch_ms
+from schemas import DEFAULT_MAX_FUTURE_SKEW_MS, to_epoch_ms
 
 #: how many examples of each kind of disagreement a report keeps (counts are always complete)
 DEFAULT_SAMPLE_SIZE = 20
@@ -89,6 +94,22 @@ class Disagreement:
     item: EventState | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class FutureEvent:
+    """An archived event observed further past its arrival than the skew bound allows."""
+
+    kid_id: str
+    event_id: str
+    observed_at: int
+    arrived_at: int
+    shard_id: str
+    position: Position
+
+    @property
+    def ahead_ms(self) -> int:
+        return self.observed_at - self.arrived_at
+
+
 @dataclass(kw_only=True)
 class ReconcileReport:
     """What a reconciliation found. Counts are exact; the lists keep the first few examples."""
@@ -110,10 +131,15 @@ class ReconcileReport:
     items_without_archived_event: int = 0
     #: Kinesis records (shard, sequence, sub-sequence) present in the archive more than once
     duplicate_records: int = 0
+    #: archived events whose observed_at lies more than the skew bound past their arrival
+    far_future_events: int = 0
+    #: the bound used for ``far_future_events``
+    max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
     #: ``written_at - observed_at`` of every item that has both, in ms (end-to-end latency)
     latencies_ms: list[int] = field(default_factory=list, repr=False)
     samples: dict[str, list[Disagreement]] = field(default_factory=lambda: defaultdict(list), repr=False)
     duplicate_samples: list[tuple[str, Position]] = field(default_factory=list, repr=False)
+    far_future_samples: list[FutureEvent] = field(default_factory=list, repr=False)
 
     @property
     def problems(self) -> int:
@@ -123,11 +149,13 @@ class ReconcileReport:
             + self.mismatched_items
             + self.items_without_archived_event
             + self.duplicate_records
+            + self.far_future_events
         )
 
     @property
     def ok(self) -> bool:
-        """The archive and the table agree and no record was archived twice."""
+        """The archive and the table agree, no record was archived twice and no archived event
+        lies beyond the future-skew bound."""
         return self.problems == 0
 
     def latency_percentile(self, fraction: float) -> int | None:
@@ -145,10 +173,12 @@ class Reconciler:
     Memory: one :class:`EventState` per kid.
     """
 
-    def __init__(self, *, sample_size: int = DEFAULT_SAMPLE_SIZE) -> None:
+    def __init__(
+        self, *, sample_size: int = DEFAULT_SAMPLE_SIZE, max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
+    ) -> None:
         self._latest: dict[str, EventState] = {}
         self._sample_size = sample_size
-        self.report = ReconcileReport()
+        self.report = ReconcileReport(max_future_skew_ms=max_future_skew_ms)
         self._scanning_table = False
 
     def add_archived(self, row: Mapping[str, Any]) -> None:
@@ -157,6 +187,20 @@ class Reconciler:
         self.report.archived_rows += 1
         state = event_state(row)
         kid = str(row["kid_id"])
+        arrived_at = row.get("arrived_at")
+        if arrived_at is not None and state.observed_at - _millis(arrived_at) > self.report.max_future_skew_ms:
+            self.report.far_future_events += 1
+            if len(self.report.far_future_samples) < self._sample_size:
+                self.report.far_future_samples.append(
+                    FutureEvent(
+                        kid_id=kid,
+                        event_id=state.event_id,
+                        observed_at=state.observed_at,
+                        arrived_at=_millis(arrived_at),
+                        shard_id=str(row["shard_id"]),
+                        position=position(row),
+                    )
+                )
         current = self._latest.get(kid)
         if current is None or state.order > current.order:
             self._latest[kid] = state

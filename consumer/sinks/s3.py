@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from foundation.aws_errors import error_code, error_message
 
 from .._errors import SinkError
-from ..archive import ArchiveFile, read_rows
+from ..archive import StoredFile, read_rows
 from ..retry import RetryPolicy, call_with_retries
 from ._pool import run_all
 
@@ -88,9 +88,10 @@ class S3Archive:
                 f"GetObject s3://{self._bucket}/{key} failed: {code}: {error_message(exc)}", retryable=False
             ) from exc
 
-    def put_file(self, file: ArchiveFile) -> None:
-        """Store ``file``'s rows: all of them, or those a file already at its key lacks."""
-        pending: ArchiveFile | None = file
+    def put_file(self, file: StoredFile) -> None:
+        """Store ``file``'s rows (an archive or a dead-letter file): all of them, or those a file
+        already at its key lacks."""
+        pending: StoredFile | None = file
         while pending is not None:
             if self.put(pending.key, pending.body):
                 return
@@ -109,7 +110,7 @@ class S3Archive:
             )
             pending = rest
 
-    def put_files(self, files: Sequence[ArchiveFile]) -> None:
+    def put_files(self, files: Sequence[StoredFile]) -> None:
         run_all(self._pool, self.put_file, files)
         if files:
             log.debug("archived %s rows in %s files", sum(len(f.rows) for f in files), len(files))

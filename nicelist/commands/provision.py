@@ -6,6 +6,7 @@ import argparse
 import sys
 
 HELP = "create the stream, DynamoDB table and S3 bucket (idempotent; local stack or AWS)"
+#: the bucket always gets a TLS-only policy and public access blocks: no flag turns them off
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +16,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bucket", help="S3 bucket (default: $NICELIST_BUCKET, else nicelist-archive)")
     parser.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL[_<SERVICE>], else AWS)")
     parser.add_argument("--bucket-kms-key", help="SSE-KMS key for the bucket (default: SSE-S3, AES256)")
+    parser.add_argument(
+        "--kms-key",
+        default="alias/aws/kinesis",
+        help="KMS key (id, ARN or alias) for the stream's server-side encryption (default: %(default)s, "
+        "the AWS managed key; a customer key needs kms:GenerateDataKey for producers and kms:Decrypt for "
+        "workers: deploy.policy_for(role, names, kms_key_arn=...) adds them)",
+    )
+    parser.add_argument(
+        "--no-stream-encryption",
+        dest="stream_encryption",
+        action="store_false",
+        help="leave the stream unencrypted (saves the KMS calls; records are then stored in plain text)",
+    )
+    parser.add_argument(
+        "--no-bucket-versioning",
+        dest="bucket_versioning",
+        action="store_false",
+        help="do not turn on bucket versioning (archive objects are create-only; versions guard deletes)",
+    )
+    parser.add_argument(
+        "--no-point-in-time-recovery",
+        dest="point_in_time_recovery",
+        action="store_false",
+        help="do not turn on the table's point-in-time recovery (it costs per GB; the archive can rebuild the table)",
+    )
+    parser.add_argument(
+        "--no-deletion-protection",
+        dest="deletion_protection",
+        action="store_false",
+        help="create the table without deletion protection (test and throw-away stacks)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=300.0, metavar="SECONDS", help="longest wait for each resource"
     )
@@ -26,7 +58,15 @@ def run(args: argparse.Namespace) -> int:
 
     names = PipelineNames.from_env(stream=args.stream, table=args.table, bucket=args.bucket)
     aws = AwsSettings.from_env(endpoint_url=args.endpoint)
-    config = ProvisionConfig(timeout_s=args.timeout, bucket_kms_key_id=args.bucket_kms_key)
+    config = ProvisionConfig(
+        timeout_s=args.timeout,
+        bucket_kms_key_id=args.bucket_kms_key,
+        stream_encryption=args.stream_encryption,
+        stream_kms_key_id=args.kms_key,
+        bucket_versioning=args.bucket_versioning,
+        point_in_time_recovery=args.point_in_time_recovery,
+        deletion_protection=args.deletion_protection,
+    )
     where = aws.endpoint_for("kinesis") or f"AWS {aws.region}"
     try:
         report = provision(aws, names, args.shards, config=config)

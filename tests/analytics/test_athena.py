@@ -49,6 +49,7 @@ def test_tables_use_partition_projection_on_the_worker_key_layout() -> None:
         assert props["projection.enabled"] == "true"
         assert props["projection.dt.type"] == "date" and props["projection.dt.format"] == "yyyy-MM-dd"
         assert props["projection.hour.range"] == "0,23" and props["projection.hour.digits"] == "2"
+        assert props["projection.dt.range"].endswith(",NOW+1DAYS")  # events may be observed past now
         template = props["storage.location.template"]
         assert template == f"s3://north-pole-archive/{prefix}dt=${{dt}}/hour=${{hour}}/"
         assert "MSCK" not in render(statements(NAMES))
@@ -114,3 +115,9 @@ def test_parquet_table_has_the_archive_columns_and_the_view_reads_each_hour_from
     assert tree.find(exp.Exists) is not None and tree.find(exp.Not) is not None
     named = {s.name for s in found if s.name}
     assert named == {"per-day", "late", "busiest-elves", "the-list", "dead-letters"}
+
+
+def test_the_projection_reaches_past_every_event_the_worker_accepts() -> None:
+    from consumer.config import MAX_FUTURE_SKEW_LIMIT_MS
+
+    assert MAX_FUTURE_SKEW_LIMIT_MS <= 24 * 60 * 60 * 1000  # PROJECTION_END is NOW+1DAYS

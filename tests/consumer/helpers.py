@@ -14,6 +14,9 @@ from consumer.records import DecodedEvent
 from consumer.sinks import WriteSummary
 
 _seq = itertools.count(1000)
+#: when test records arrive: an hour after the factories' events (BASE_MS + n), so no test event
+#: lies past its arrival by more than the worker's future-skew bound
+DEFAULT_ARRIVED_MS = 1_766_448_000_000 + 3_600_000
 
 
 def kcl_record(data: bytes, *, sequence: int | None = None, sub: int = 0, key: str = "pk", arrived_ms: int = 0) -> Any:
@@ -25,7 +28,7 @@ def kcl_record(data: bytes, *, sequence: int | None = None, sub: int = 0, key: s
             "partitionKey": key,
             "sequenceNumber": str(next(_seq) if sequence is None else sequence),
             "subSequenceNumber": sub,
-            "approximateArrivalTimestamp": arrived_ms or 1_766_448_000_000,
+            "approximateArrivalTimestamp": arrived_ms or DEFAULT_ARRIVED_MS,
         }
     )
 

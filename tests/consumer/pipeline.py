@@ -99,11 +99,15 @@ class Pipeline:
         return [row for key in current for row in self._rows[key][1]]
 
     def dead_letters(self) -> list[dict[str, Any]]:
+        return [row for rows in self.dead_letter_files().values() for row in rows]
+
+    def dead_letter_files(self) -> dict[str, list[dict[str, Any]]]:
+        """Rows of each dead-letter object, by key."""
         s3 = self.client("s3")
-        rows = []
-        for obj in self._objects("dead-letter/"):
-            rows.extend(read_rows(s3.get_object(Bucket=self.names.bucket, Key=obj["Key"])["Body"].read()))
-        return rows
+        return {
+            obj["Key"]: read_rows(s3.get_object(Bucket=self.names.bucket, Key=obj["Key"])["Body"].read())
+            for obj in self._objects("dead-letter/")
+        }
 
     def wait_for_events(self, event_ids: Iterable[str], *, timeout_s: float) -> list[dict[str, Any]]:
         """Wait (restarting dead workers) until every event is archived; return the whole archive."""

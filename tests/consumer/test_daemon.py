@@ -199,3 +199,25 @@ def test_nicelist_worker_stops_gracefully_on_sigterm(fake_java_home: Path, tmp_p
             process.wait()
     assert b"stopping gracefully" in process.stderr.read()  # type: ignore[union-attr]
     assert (run_dir / "w-cli.properties").exists()
+
+
+def test_the_future_skew_bound_is_a_processor_setting() -> None:
+    from consumer.config import MAX_FUTURE_SKEW_LIMIT_MS
+    from schemas import DEFAULT_MAX_FUTURE_SKEW_MS
+
+    assert ProcessorConfig().max_future_skew_ms == DEFAULT_MAX_FUTURE_SKEW_MS
+    config = ProcessorConfig.from_env({"NICELIST_MAX_FUTURE_SKEW_MS": "60000"})
+    assert config.max_future_skew_ms == 60_000
+    assert ProcessorConfig.from_env(config.to_env()).max_future_skew_ms == 60_000
+    for bad in ("-1", str(MAX_FUTURE_SKEW_LIMIT_MS + 1), "soon"):
+        with pytest.raises(ConfigError):
+            ProcessorConfig.from_env({"NICELIST_MAX_FUTURE_SKEW_MS": bad})
+
+
+def test_no_property_with_a_line_break_reaches_the_kcl_properties_file() -> None:
+    with pytest.raises(ConfigError, match="control characters"):
+        render_properties("streamName = s\n", {"maxRecords": "5\nexecutableName = sh"})
+    with pytest.raises(ConfigError):
+        render_properties("", {"bad key\n": "1"})
+    config = WorkerConfig(properties={"failoverTimeMillis": "4000"})
+    assert "\n" not in "".join(config.effective_properties().values())

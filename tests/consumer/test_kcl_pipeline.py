@@ -24,7 +24,7 @@ from aws_kinesis_agg.aggregator import RecordAggregator
 from admin.provision import provision
 from foundation.settings import PipelineNames
 from localaws import LocalAWS
-from schemas import encode_event
+from schemas import BehaviourEventCodec, encode_event, validate_event
 from tests.factories import BASE_MS, make_event
 from tests.polling import wait_until
 
@@ -158,8 +158,18 @@ def test_garbage_goes_to_dead_letters_while_the_shards_keep_moving(pipeline: Pip
 
 
 def test_a_value_dynamodb_refuses_is_dead_lettered_and_the_shards_keep_moving(pipeline: Pipeline) -> None:
-    poison = [make_event(kid_id=unique("poison"), location={"lat": 1e-200, "lon": 0.0}) for _ in range(2)]
-    put_batch(pipeline, poison)
+    # put() refuses this value (its validation agrees with DynamoDB's): written as an older or
+    # foreign producer would, it must still be dead-lettered while the shards keep moving
+    poison = [validate_event(make_event(kid_id=unique("poison"), location={"lat": 1.0, "lon": 0.0})) for _ in range(2)]
+    for event in poison:
+        event["location"]["lat"] = 1e-200
+    kinesis = pipeline.client("kinesis")
+    for event in poison:
+        kinesis.put_record(
+            StreamName=pipeline.names.stream,
+            Data=BehaviourEventCodec().encode_valid(event),
+            PartitionKey=event["kid_id"],
+        )
     events = events_for(unique("after-poison"), 100, kids=10)
     put_batch(pipeline, events)
     check(pipeline, events)
@@ -176,9 +186,41 @@ def test_a_value_dynamodb_refuses_is_dead_lettered_and_the_shards_keep_moving(pi
         timeout_s=30,
         what="a dead letter per refused event",
     )
-    assert all("DynamoDB" in row["reason"] and "underflow" in row["reason"] for row in letters)
+    assert all("underflow" in row["reason"] or "1E-130" in row["reason"] for row in letters), letters
     assert pipeline.items([p["kid_id"] for p in poison]) == {}
     assert sum(pipeline.restarts.values()) == 0, "a refused value does not stop the processor"
+
+
+def test_a_nested_aggregate_and_empty_user_records_are_one_dead_letter_of_their_record(pipeline: Pipeline) -> None:
+    """The KCL deaggregates the outer aggregate; its user record 1 is an aggregate itself and 500
+    more are empty. The events around them land at their own sub-sequence numbers; the nested
+    aggregate (whole) and the empty records share ONE dead-letter object of that Kinesis record."""
+    first, last = events_for(unique("nested"), 2, kids=2)
+    inner = RecordAggregator()
+    for event in events_for(unique("inner"), 3, kids=3):
+        assert inner.add_user_record("inner", encode_event(event)) is None
+    inner_blob = bytes(inner.clear_and_get().get_contents()[2])
+    outer = RecordAggregator()
+    key = uuid.uuid4().hex
+    for data in [encode_event(first), inner_blob, encode_event(last), *[b""] * 500]:
+        assert outer.add_user_record(key, data) is None
+    partition_key, _, blob = outer.clear_and_get().get_contents()
+    put = pipeline.client("kinesis").put_record(StreamName=pipeline.names.stream, Data=blob, PartitionKey=partition_key)
+    rows = check(pipeline, [first, last])
+    by_id = {row["event_id"]: row for row in rows}
+    assert [by_id[e["event_id"]]["subsequence_number"] for e in (first, last)] == [0, 2]
+    files = wait_until(
+        lambda: [
+            rows
+            for rows in pipeline.dead_letter_files().values()
+            if rows[0]["sequence_number"] == put["SequenceNumber"]
+        ],
+        timeout_s=30,
+        what="the dead letter of the aggregate",
+    )
+    [letter] = files
+    assert [row["subsequence_number"] for row in letter] == [1, *range(3, 503)]
+    assert bytes(letter[0]["data"]) == inner_blob and letter[0]["reason"].startswith("nested KPL aggregate")
 
 
 def test_throttling_in_both_sinks_delays_but_loses_nothing(pipeline: Pipeline, clean_faults: LocalAWS) -> None:

@@ -95,12 +95,69 @@ def test_garbage_goes_to_dead_letters_and_the_shard_moves_on() -> None:
     checkpointer = FakeCheckpointer()
     world.process([kcl_record(b"garbage", sequence=5), kcl_record(b"\x00", sequence=6)], checkpointer)
     assert sorted(world.archive.objects) == [
-        "dead-letter/dt=2025-12-23/hour=00/shardId-000000000001-5-0.avro",
-        "dead-letter/dt=2025-12-23/hour=00/shardId-000000000001-6-0.avro",
+        "dead-letter/dt=2025-12-23/hour=01/shardId-000000000001-5-0.avro",
+        "dead-letter/dt=2025-12-23/hour=01/shardId-000000000001-6-0.avro",
     ]
     # nothing else buffered: the dead letters are durable, so the shard checkpoints at once
     assert checkpointer.calls == [("6", 0)]
     assert world.processor.counters["dead_letters"] == 2
+
+
+def test_one_dead_letter_file_and_one_log_line_per_kinesis_record(caplog: pytest.LogCaptureFixture) -> None:
+    """A 1 MiB aggregate of empty user records, as the KCL delivers it: ~175,000 user records of
+    one sequence number. One PUT and one warning for all of them, every part kept with its reason."""
+    world = World()
+    checkpointer = FakeCheckpointer()
+    parts = 5000
+    good = events(2)
+    batch = [kcl_record(good[0], sequence=41)]
+    batch += [kcl_record(b"", sequence=42, sub=i) for i in range(parts)]
+    batch += [kcl_record(good[1], sequence=42, sub=parts), kcl_record(b"junk", sequence=43)]
+    with caplog.at_level("WARNING", logger="consumer.processor"):
+        world.process(batch, checkpointer)
+    dead = {k: read_rows(v) for k, v in world.archive.objects.items() if k.startswith("dead-letter/")}
+    assert sorted(dead) == [
+        "dead-letter/dt=2025-12-23/hour=01/shardId-000000000001-42-0.avro",
+        "dead-letter/dt=2025-12-23/hour=01/shardId-000000000001-43-0.avro",
+    ]
+    rows = dead["dead-letter/dt=2025-12-23/hour=01/shardId-000000000001-42-0.avro"]
+    assert [r["subsequence_number"] for r in rows] == list(range(parts))
+    assert all(r["data"] == b"" and r["reason"] for r in rows)
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 2
+    assert world.processor.counters["dead_letters"] == parts + 1
+    assert len(world.dynamodb.batches[0]) == 2
+
+
+def test_events_too_far_in_the_future_are_dead_lettered_not_written() -> None:
+    world = World()
+    checkpointer = FakeCheckpointer()
+    arrived = 1_766_448_000_000
+    ahead = encode_event(make_event(kid_id="kid-pinned", observed_at=arrived + CONFIG.max_future_skew_ms + 1))
+    fine = encode_event(make_event(kid_id="kid-fine", observed_at=arrived + CONFIG.max_future_skew_ms))
+    world.process(
+        [kcl_record(ahead, sequence=50, arrived_ms=arrived), kcl_record(fine, sequence=51, arrived_ms=arrived)],
+        checkpointer,
+    )
+    assert [e.kid_id for batch in world.dynamodb.batches for e in batch] == ["kid-fine"]
+    [(key, body)] = [(k, v) for k, v in world.archive.objects.items() if k.startswith("dead-letter/")]
+    [row] = read_rows(body)
+    assert key.endswith("-50-0.avro") and "max_future_skew_ms" in row["reason"] and row["data"] == ahead
+
+
+def test_a_replayed_dead_letter_file_stores_only_the_rows_the_stored_one_lacks() -> None:
+    from consumer.archive import DeadLetterFile, dead_letter_files
+    from consumer.records import KinesisRecord, Undecodable
+
+    def bad(sub: int) -> Undecodable:
+        return Undecodable(KinesisRecord("shardId-1", "42", sub, "pk", 1_766_448_000_000, b"x"), "bad")
+
+    [stored] = dead_letter_files([bad(3), bad(1)], failed_at_ms=1)
+    assert [r["subsequence_number"] for r in stored.rows] == [1, 3] and stored.key.endswith("shardId-1-42-1.avro")
+    [replayed] = dead_letter_files([bad(1), bad(3), bad(7)], failed_at_ms=2)
+    rest = replayed.without(read_rows(stored.body))
+    assert isinstance(rest, DeadLetterFile) and [r["subsequence_number"] for r in rest.rows] == [7]
+    assert rest.key.endswith("shardId-1-42-7.avro")
+    assert replayed.without(read_rows(replayed.body)) is None
 
 
 def test_shard_end_flushes_then_checkpoints_without_arguments() -> None:

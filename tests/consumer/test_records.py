@@ -6,7 +6,7 @@ from aws_kinesis_agg.aggregator import RecordAggregator
 from fastavro import schemaless_writer
 
 from consumer.records import DecodedEvent, KinesisRecord, Undecodable, decode, from_kcl
-from schemas import BEHAVIOUR_EVENT, BehaviourEventCodec, encode_event, versions_of
+from schemas import BEHAVIOUR_EVENT, DEFAULT_MAX_FUTURE_SKEW_MS, BehaviourEventCodec, encode_event, versions_of
 from tests.factories import make_event
 
 from .helpers import kcl_record
@@ -56,19 +56,33 @@ def test_version_1_events_read_like_new_ones() -> None:
     assert outcome.writer_fingerprint_hex == v1.fingerprint_hex
 
 
-def test_aggregate_arriving_whole_is_split_with_sub_sequence_numbers() -> None:
+def _aggregate(*parts: bytes) -> bytes:
     aggregator = RecordAggregator()
-    events = [make_event() for _ in range(3)]
-    aggregator.add_user_record("agg-key", encode_event(events[0]))
-    aggregator.add_user_record("agg-key", b"not an event")
-    aggregator.add_user_record("agg-key", encode_event(events[2]))
+    for part in parts:
+        aggregator.add_user_record("agg-key", part)
     _, _, blob = aggregator.clear_and_get().get_contents()
-    outcomes = decode(record(bytes(blob), sequence="777"), CODEC)
+    return bytes(blob)
+
+
+def test_a_nested_aggregate_is_one_dead_letter_with_its_own_identity() -> None:
+    """The KCL deaggregated the outer aggregate; user record 1 is itself an aggregate. It must not
+    be split again: its parts would be numbered 0, 1, 2, the identities of its siblings."""
+    inner = _aggregate(encode_event(make_event()), b"not an event", encode_event(make_event()))
+    siblings = [record(encode_event(make_event()), sequence="777", sub=0), record(inner, sequence="777", sub=1)]
+    siblings.append(record(encode_event(make_event()), sequence="777", sub=2))
+    outcomes = [outcome for r in siblings for outcome in decode(r, CODEC)]
     assert [type(o) for o in outcomes] == [DecodedEvent, Undecodable, DecodedEvent]
-    assert [o.record.name for o in outcomes] == [f"shardId-000000000003-777-{i}" for i in range(3)]
-    assert outcomes[1].record.data == b"not an event"
-    expected = [{**events[0], "app_version": None}, {**events[2], "app_version": None}]
-    assert [o.event for o in outcomes if isinstance(o, DecodedEvent)] == expected
+    names = [o.record.name for o in outcomes]
+    assert names == [f"shardId-000000000003-777-{i}" for i in range(3)] and len(set(names)) == 3
+    nested = outcomes[1]
+    assert isinstance(nested, Undecodable) and nested.reason.startswith("nested KPL aggregate")
+    assert nested.record.data == inner  # kept whole, replayable
+
+
+def test_an_aggregate_of_empty_records_costs_one_outcome_without_parsing() -> None:
+    blob = _aggregate(*[b""] * 2000)
+    [outcome] = decode(record(blob), CODEC)
+    assert isinstance(outcome, Undecodable) and "nested KPL aggregate" in outcome.reason
 
 
 def test_garbage_and_broken_aggregates_become_dead_letters() -> None:
@@ -95,3 +109,18 @@ def test_unknown_schema_fingerprint_is_a_dead_letter() -> None:
     data = encode_event(make_event(event_id=str(uuid.uuid4())))
     [outcome] = decode(record(data[:2] + b"\xff" * 8 + data[10:]), CODEC)
     assert isinstance(outcome, Undecodable) and "UnknownSchemaError" in outcome.reason
+
+
+def test_an_event_observed_too_far_past_its_arrival_is_a_dead_letter() -> None:
+    arrived = 1_766_448_000_000
+    skew = DEFAULT_MAX_FUTURE_SKEW_MS
+    at_limit = record(encode_event(make_event(observed_at=arrived + skew)))
+    [ok] = decode(at_limit, CODEC, max_future_skew_ms=skew)
+    assert isinstance(ok, DecodedEvent)
+    year_9999 = record(encode_event(make_event(observed_at=253_402_300_799_000)))
+    [far] = decode(year_9999, CODEC, max_future_skew_ms=skew)
+    assert isinstance(far, Undecodable)
+    assert "ApproximateArrivalTimestamp" in far.reason and f"max_future_skew_ms {skew}" in far.reason
+    assert far.record.data == year_9999.data  # the event kept as sent, not clamped
+    [unbounded] = decode(year_9999, CODEC)
+    assert isinstance(unbounded, DecodedEvent)

@@ -166,3 +166,23 @@ def test_a_conditional_write_conflict_is_retried(s3: Any) -> None:
     file = archive_file(range(1, 3))
     archive.put_files([file])
     assert len(sleeps) == 1 and keys(s3) == [file.key]
+
+
+def test_a_replayed_dead_letter_file_adds_only_the_missing_parts(s3: Any) -> None:
+    """A Kinesis record's dead-letter file, stored again with more parts (a replay): the stored
+    object is kept and the missing parts go to a file named by the first of them."""
+    from consumer.archive import dead_letter_files
+    from consumer.records import Undecodable
+
+    def bad(sub: int) -> Undecodable:
+        return Undecodable(KinesisRecord("shardId-1", "42", sub, "pk", BASE_MS, bytes([sub])), f"bad {sub}")
+
+    archive = S3Archive(s3, BUCKET, retry=FAST, sleep=lambda s: None)
+    [first] = dead_letter_files([bad(0), bad(2)], failed_at_ms=BASE_MS)
+    archive.put_files([first])
+    archive.put_files(dead_letter_files([bad(0), bad(2), bad(5)], failed_at_ms=BASE_MS + 1))
+    stored = {key: read_rows(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) for key in keys(s3)}
+    assert {key.rsplit("/", 1)[1]: [r["subsequence_number"] for r in rows] for key, rows in stored.items()} == {
+        "shardId-1-42-0.avro": [0, 2],
+        "shardId-1-42-5.avro": [5],
+    }

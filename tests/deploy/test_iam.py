@@ -85,18 +85,15 @@ def _operations() -> dict[str, set[tuple[str, str]]]:
 #: PartiQL operations: IAM authorizes each statement by its verb, not the operation
 #: (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-iam.html)
 PARTIQL_OPERATIONS = frozenset({"BatchExecuteStatement", "ExecuteStatement", "ExecuteTransaction"})
-PARTIQL_ACTIONS = (
-    "dynamodb:PartiQLInsert",
-    "dynamodb:PartiQLUpdate",
-    "dynamodb:PartiQLSelect",
-    "dynamodb:PartiQLDelete",
+PARTIQL_ACTIONS = frozenset(
+    {"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLSelect", "dynamodb:PartiQLDelete"}
 )
 
 
 def iam_actions(service: str, operation: str) -> tuple[str, ...]:
     """The actions one of which a call of ``operation`` needs (a PartiQL call: its statements' verbs)."""
     if service == "dynamodb" and operation in PARTIQL_OPERATIONS:
-        return PARTIQL_ACTIONS
+        return tuple(sorted(PARTIQL_ACTIONS))
     return (iam_action(service, operation),)
 
 
@@ -222,3 +219,57 @@ def test_policy_for_other_names_and_account() -> None:
         policy_for("worker", names, account="me")
     with pytest.raises(ConfigError):
         load_policy("root")
+
+
+def test_the_worker_has_no_dynamodb_call_it_never_makes_on_the_kid_table() -> None:
+    """The processor writes the kid table with conditional PutItem (or PartiQL INSERT/UPDATE in a
+    BatchExecuteStatement); it never reads it, updates items in place or batch-writes."""
+    kids = [
+        s for s in load_policy("worker")["Statement"] if s["Resource"] == "arn:aws:dynamodb:*:*:table/nicelist-kids"
+    ]
+    assert [set(s["Action"]) for s in kids] == [
+        {"dynamodb:PutItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"}
+    ]
+    called = {a for a in called_action_names(ROLE_PACKAGES["worker"]) if a.startswith("dynamodb:")}
+    assert called <= {"dynamodb:PutItem"} | PARTIQL_ACTIONS
+
+
+def test_the_worker_creates_archive_objects_only_with_if_none_match() -> None:
+    """https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html: the
+    ``s3:if-none-match`` condition key; Null false means the request must carry the header."""
+    [put] = [s for s in load_policy("worker")["Statement"] if "s3:PutObject" in s["Action"]]
+    assert put["Condition"] == {"Null": {"s3:if-none-match": "false"}}
+
+
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    ("role", "actions", "services"),
+    [
+        ("producer", {"kms:GenerateDataKey"}, ["kinesis.eu-west-1.amazonaws.com"]),
+        (
+            "worker",
+            {"kms:Decrypt", "kms:GenerateDataKey"},
+            ["kinesis.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"],
+        ),
+        (
+            "admin",
+            {"kms:Decrypt", "kms:GenerateDataKey"},
+            ["kinesis.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"],
+        ),
+    ],
+)
+def test_a_customer_managed_key_adds_its_kms_statement(role: str, actions: set[str], services: list[str]) -> None:
+    names = PipelineNames()
+    assert not any(a.startswith("kms:") for a in allowed_actions(policy_for(role, names)))
+    document = policy_for(role, names, region="eu-west-1", account="123456789012", kms_key_arns=[KEY])
+    [kms] = [s for s in document["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
+    assert set(kms["Action"]) == actions and kms["Resource"] == [KEY]
+    assert kms["Condition"] == {"StringLike": {"kms:ViaService": services}}
+
+
+def test_a_kms_key_must_be_a_key_arn() -> None:
+    for bad in ("alias/aws/kinesis", "1234abcd-12ab-34cd-56ef-1234567890ab", KEY + "\n"):
+        with pytest.raises(ConfigError):
+            policy_for("worker", PipelineNames(), kms_key_arns=[bad])

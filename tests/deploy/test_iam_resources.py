@@ -6,12 +6,20 @@ ARN IAM evaluates (stream, table or index, bucket or object), and the role's pol
 this run's names, region and account, must hold an Allow statement that matches the action, the
 resource and its condition. A wrong prefix, table or bucket in a policy fails here, not on AWS.
 (The KCL's own calls come from Java and are not seen here; ``test_iam.py`` covers their actions.)
+
+KMS: with a customer managed key, Kinesis and S3 call KMS on the caller's behalf, so no KMS call
+is seen in this process. They are derived from what is seen: each PutRecords on a stream whose
+summary says ``EncryptionType: KMS`` needs ``kms:GenerateDataKey`` through Kinesis (moto keeps the
+stream's encryption setting but leaves it out of PutRecords answers, so the summary is read); each
+PutObject that S3 answers with ``SSEKMSKeyId`` needs ``kms:GenerateDataKey`` through S3, each
+GetObject of such an object ``kms:Decrypt``; the worker's KCL GetRecords needs ``kms:Decrypt``.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +49,17 @@ from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (share
 ACCOUNT = "123456789012"
 
 
+#: a customer managed key (moto's Kinesis and S3 take any key id without asking KMS)
+KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+_PARTIQL = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|SELECT\s.*?\sFROM)\s+"?([\w.-]+)"?', re.I | re.S)
+
+
 @dataclass(frozen=True)
 class Call:
     service: str
     operation: str
     params: Mapping[str, Any]
+    response: Mapping[str, Any] | None = None
 
     @property
     def action(self) -> str:
@@ -64,20 +78,63 @@ class Call:
             return [f"{arn}/index/{p['IndexName']}" for arn in arns] if "IndexName" in p else arns
         if self.service == "s3" and "Bucket" in p:
             return [f"arn:aws:s3:::{p['Bucket']}" + (f"/{p['Key']}" if "Key" in p else "")]
+        if self.service == "kms":
+            return [p["KeyId"]]
         return []
+
+
+def partiql_calls(service: str, operation: str, params: Mapping[str, Any]) -> list[Call]:
+    """ExecuteStatement and BatchExecuteStatement as IAM sees them: one PartiQL action per
+    statement (dynamodb:PartiQLInsert, PartiQLUpdate, ...) on the table it names."""
+    statements = params.get("Statements") or [params]
+    found = []
+    for statement in statements:
+        match = _PARTIQL.match(statement["Statement"])
+        assert match, f"teach this test the statement {statement['Statement']!r}"
+        verb = match.group(1).split()[0].capitalize()
+        found.append(Call(service, f"PartiQL{verb}", {"TableName": match.group(2)}))
+    return found
+
+
+def kms_calls(calls: list[Call], encrypted_streams: set[str], *, kcl_reads: bool = False) -> list[Call]:
+    """The KMS calls Kinesis and S3 make on the caller's behalf for ``calls``."""
+    found = []
+
+    def use(operation: str, key: str, via: str) -> None:
+        found.append(Call("kms", operation, {"KeyId": key, "ViaService": via}))
+
+    for call in calls:
+        putting = call.service == "kinesis" and call.operation in ("PutRecords", "PutRecord")
+        if putting and call.params.get("StreamName") in encrypted_streams:
+            use("GenerateDataKey", KEY_ARN, "kinesis")
+        if call.service == "s3" and call.response and call.response.get("SSEKMSKeyId"):
+            operation = "GenerateDataKey" if call.operation == "PutObject" else "Decrypt"
+            use(operation, call.response["SSEKMSKeyId"], "s3")
+    if kcl_reads:
+        use("Decrypt", KEY_ARN, "kinesis")
+    return found
 
 
 def _listed(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
-def _condition_holds(condition: Mapping[str, Mapping[str, str]], call: Call) -> bool:
+def _condition_holds(condition: Mapping[str, Mapping[str, Any]], call: Call, region: str) -> bool:
     for operator, tests in condition.items():
         for key, expected in tests.items():
-            if (operator, key) != ("StringEquals", "cloudwatch:namespace"):
+            if (operator, key) == ("StringEquals", "cloudwatch:namespace"):
+                if call.params.get("Namespace") != expected:
+                    return False
+            elif (operator, key) == ("Null", "s3:if-none-match"):
+                # "false": the request must carry If-None-Match (a create-only PutObject)
+                if ("IfNoneMatch" in call.params) != (expected == "false"):
+                    return False
+            elif (operator, key) == ("StringLike", "kms:ViaService"):
+                via = f"{call.params.get('ViaService')}.{region}.amazonaws.com"
+                if not any(fnmatch.fnmatchcase(via, pattern) for pattern in _listed(expected)):
+                    return False
+            else:
                 raise AssertionError(f"teach this test the condition {operator} {key}")
-            if call.params.get("Namespace") != expected:
-                return False
     return True
 
 
@@ -92,21 +149,9 @@ def allowed(policy: Mapping[str, Any], call: Call, region: str) -> bool:
         resources = call.resources(region) or ["*"]
         if not all(any(fnmatch.fnmatchcase(arn, pattern) for pattern in patterns) for arn in resources):
             continue
-        if _condition_holds(statement.get("Condition", {}), call):
+        if _condition_holds(statement.get("Condition", {}), call, region):
             return True
     return False
-
-
-def partiql_calls(params: Mapping[str, Any]) -> list[Call]:
-    """A PartiQL batch as IAM sees it: one ``PartiQL<Verb>`` call on its table per statement
-    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-iam.html)."""
-    found: list[Call] = []
-    for statement in params["Statements"]:
-        words = statement["Statement"].split()
-        verb = words[0].title()
-        table = words[2] if verb in ("Insert", "Delete") else words[1]  # INSERT INTO t / UPDATE t
-        found.append(Call("dynamodb", f"PartiQL{verb}", {"TableName": table.strip('"')}))
-    return found
 
 
 @pytest.fixture
@@ -117,11 +162,16 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Call]]:
 
     def record(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         service = client.meta.service_model.service_name
-        if (service, operation) == ("dynamodb", "BatchExecuteStatement"):
-            recorded.extend(partiql_calls(params))
-        else:
+        if service == "dynamodb" and operation in ("ExecuteStatement", "BatchExecuteStatement"):
+            recorded.extend(partiql_calls(service, operation, params))
+            return original(client, operation, params)
+        try:
+            response = original(client, operation, params)
+        except Exception:
             recorded.append(Call(service, operation, dict(params)))
-        return original(client, operation, params)
+            raise
+        recorded.append(Call(service, operation, dict(params), response))
+        return response
 
     monkeypatch.setattr(BaseClient, "_make_api_call", record)
     yield recorded
@@ -137,9 +187,11 @@ def names() -> PipelineNames:
     )
 
 
-def check(role: str, names: PipelineNames, stack: LocalAWS, calls: list[Call]) -> set[str]:
+def check(
+    role: str, names: PipelineNames, stack: LocalAWS, calls: list[Call], kms_key_arns: tuple[str, ...] = ()
+) -> set[str]:
     """Assert the role's policy allows every recorded call; return the actions seen."""
-    policy = policy_for(role, names, region=stack.region, account=ACCOUNT)
+    policy = policy_for(role, names, region=stack.region, account=ACCOUNT, kms_key_arns=kms_key_arns)
     refused = sorted(
         {f"{c.action} on {c.resources(stack.region) or '*'}" for c in calls if not allowed(policy, c, stack.region)}
     )
@@ -246,3 +298,89 @@ def test_the_worker_policy_allows_the_record_processor_including_a_replay(
     assert {"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "s3:PutObject", "s3:GetObject"} <= seen
     puts = {c.params["Key"].split("/")[0] for c in calls if c.operation == "PutObject"}
     assert puts == {"events", "dead-letter"}
+
+
+def test_with_a_customer_managed_key_every_role_may_use_it_and_only_through_its_services(
+    local_aws: LocalAWS,  # noqa: F811
+    names: PipelineNames,
+    calls: list[Call],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Stream and bucket encrypted with a customer managed key: the policies rendered with that
+    key allow the KMS calls Kinesis and S3 make for each role; without it they do not."""
+    assert local_aws.region in KEY_ARN
+    argv = ["provision", "--endpoint", local_aws.endpoint_url, "--shards", "1", "--kms-key", KEY_ARN]
+    argv += ["--bucket-kms-key", KEY_ARN, "--stream", names.stream, "--table", names.table, "--bucket", names.bucket]
+    assert main(argv) == 0
+    summary = local_aws.client("kinesis").describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"]
+    assert (summary["EncryptionType"], summary["KeyId"]) == ("KMS", KEY_ARN)
+    admin = list(calls)
+    assert any(c.operation == "StartStreamEncryption" and c.params["KeyId"] == KEY_ARN for c in admin)
+    del calls[:]
+
+    config = ProducerConfig(stream_name=names.stream, kinesis_client=local_aws.client("kinesis"), spool_dir=tmp_path)
+    with Producer(config) as producer:
+        producer.put(make_event()).result(30)
+    producer_calls = list(calls)
+    del calls[:]
+
+    exits: list[int] = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    records = [kcl_record(encode_event(make_event())) for _ in range(3)] + [kcl_record(b"not an event")]
+    processor_config = ProcessorConfig(
+        names=names, aws=AwsSettings(region=local_aws.region, endpoint_url=local_aws.endpoint_url)
+    )
+    for _ in range(2):  # the replay reads back what the first run stored: GetObject of SSE-KMS objects
+        processor = build_processor(processor_config)
+        processor.initialize(initialize_input())
+        checkpointer = FakeCheckpointer()
+        processor.process_records(process_input(records, checkpointer))
+        processor.shutdown_requested(
+            with_checkpointer(messages.ShutdownRequestedInput, "shutdownRequested", checkpointer)
+        )
+    assert exits == []
+    worker_calls = list(calls)
+    puts = [c for c in worker_calls if c.operation == "PutObject" and c.response]
+    assert puts and all(c.response and c.response["SSEKMSKeyId"] == KEY_ARN for c in puts)  # moto reports SSE-KMS
+
+    encrypted = {names.stream}
+    derived = {
+        "admin": kms_calls(admin, encrypted),
+        "producer": kms_calls(producer_calls, encrypted),
+        "worker": kms_calls(worker_calls, encrypted, kcl_reads=True),
+    }
+    assert {c.operation for c in derived["producer"]} == {"GenerateDataKey"}
+    assert {(c.operation, c.params["ViaService"]) for c in derived["worker"]} == {
+        ("GenerateDataKey", "s3"),
+        ("Decrypt", "s3"),
+        ("Decrypt", "kinesis"),
+    }
+    for role, role_calls in (("admin", admin), ("producer", producer_calls), ("worker", worker_calls)):
+        check(role, names, local_aws, [*role_calls, *derived[role]], kms_key_arns=(KEY_ARN,))
+        without_key = policy_for(role, names, region=local_aws.region, account=ACCOUNT)
+        assert not any(allowed(without_key, c, local_aws.region) for c in derived[role]), role
+        elsewhere = [Call("kms", c.operation, {**c.params, "ViaService": "ec2"}) for c in derived[role]]
+        with_key = policy_for(role, names, region=local_aws.region, account=ACCOUNT, kms_key_arns=(KEY_ARN,))
+        assert not any(allowed(with_key, c, local_aws.region) for c in elsewhere), role
+
+
+def test_the_worker_may_only_create_archive_objects(names: PipelineNames) -> None:
+    """PutObject without If-None-Match (an overwrite) is refused by the worker's policy."""
+    policy = policy_for("worker", names, region="us-east-1", account=ACCOUNT)
+    key = {"Bucket": names.bucket, "Key": "events/dt=2025-12-23/hour=00/x.avro"}
+    assert allowed(policy, Call("s3", "PutObject", {**key, "IfNoneMatch": "*"}), "us-east-1")
+    assert not allowed(policy, Call("s3", "PutObject", key), "us-east-1")
+
+
+def test_partiql_writes_are_checked_per_statement(names: PipelineNames) -> None:
+    """The worker may write the kid table with PartiQL INSERT and UPDATE (BatchExecuteStatement)."""
+    statements = [
+        {"Statement": f"INSERT INTO \"{names.table}\" VALUE {{'kid_id': ?}}"},
+        {"Statement": f'UPDATE "{names.table}" SET behaviour = ? WHERE kid_id = ?'},
+    ]
+    found = partiql_calls("dynamodb", "BatchExecuteStatement", {"Statements": statements})
+    assert [c.operation for c in found] == ["PartiQLInsert", "PartiQLUpdate"]
+    policy = policy_for("worker", names, region="us-east-1", account=ACCOUNT)
+    assert all(allowed(policy, c, "us-east-1") for c in found)
+    assert not allowed(policy, Call("dynamodb", "PartiQLDelete", {"TableName": names.table}), "us-east-1")

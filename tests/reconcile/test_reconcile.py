@@ -204,3 +204,22 @@ def test_avro_rows_reads_a_container_file() -> None:
     rows = [archived_row(1), archived_row(2)]
     decoded = avro_rows(avro_file(rows))
     assert [r["event_id"] for r in decoded] == [r["event_id"] for r in rows]
+
+
+def test_far_future_events_are_reported_not_agreed_on(aws: Any) -> None:
+    """A year-9999 event pins its kid's item: archive and table agree, yet it is a problem."""
+    s3, table, ddb = aws
+    normal = archived_row(1, kid_id="kid-a", observed_at=BASE_MS)
+    pinned = archived_row(2, kid_id="kid-b", observed_at=253_402_300_799_000)
+    pinned["arrived_at"] = BASE_MS
+    _put_archive(s3, [normal, pinned])
+    for row in (normal, pinned):
+        table.put_item(Item=table_item(row))
+    report = reconcile(s3=s3, dynamodb=ddb, bucket="archive", table="kids")
+    assert report.far_future_events == 1 and report.problems == 1 and not report.ok
+    [sample] = report.far_future_samples
+    assert (sample.kid_id, sample.observed_at, sample.arrived_at) == ("kid-b", 253_402_300_799_000, BASE_MS)
+    lines = describe(report)
+    assert any("far future: kid kid-b" in line for line in lines) and lines[-1] == "DISAGREE: 1 problems"
+    lenient = reconcile(s3=s3, dynamodb=ddb, bucket="archive", table="kids", max_future_skew_ms=10**16)
+    assert lenient.ok and lenient.far_future_events == 0
