@@ -12,7 +12,8 @@ import json
 import logging
 import os
 import threading
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -54,6 +55,8 @@ class LocalAWSApp:
         self._info = info
         #: (service, operation, HTTP status) -> requests answered; GET /_localaws/stats
         self.stats: Counter[tuple[str, str, int]] = Counter()
+        #: (service, operation) -> seconds spent holding the one moto lock: where the stack's time goes
+        self.busy_s: defaultdict[tuple[str, str], float] = defaultdict(float)
         self._stats_lock = threading.Lock()
         self._apps: dict[tuple[str, str], WSGIApplication] = {}
 
@@ -83,8 +86,10 @@ class LocalAWSApp:
             statuses.append(int(status.split(" ", 1)[0]))
             return start_response(status, headers, exc_info)
 
+        held_s = 0.0
         try:
             with MOTO_LOCK:
+                entered = time.perf_counter()
                 set_statement_fault(statement_fault)
                 result = app(environ, recording_start_response)
                 try:
@@ -93,12 +98,14 @@ class LocalAWSApp:
                     close = getattr(result, "close", None)
                     if close is not None:
                         close()
+                    held_s = time.perf_counter() - entered
         finally:
             status = statuses[-1] if statuses else 500
             if status >= 500:
                 logger.warning("%s %s answered %s", request.service, request.operation, status)
             with self._stats_lock:
                 self.stats[(request.service, request.operation or "?", status)] += 1
+                self.busy_s[(request.service, request.operation or "?")] += held_s
 
     def _backend_app(self, service: str, environ: WSGIEnvironment, path: str) -> WSGIApplication:
         """moto's per-service app, looked up once per (service, target prefix): moto's dispatcher
@@ -125,7 +132,11 @@ class LocalAWSApp:
                         {"service": service, "operation": operation, "status": status, "count": count}
                         for (service, operation, status), count in sorted(self.stats.items())
                     ]
-                return _json(start_response, 200, {"requests": rows})
+                    busy = [
+                        {"service": service, "operation": operation, "seconds": round(seconds, 3)}
+                        for (service, operation), seconds in sorted(self.busy_s.items(), key=lambda kv: -kv[1])
+                    ]
+                return _json(start_response, 200, {"requests": rows, "busy": busy})
             if route == "limits" and method == "GET":
                 return _json(start_response, 200, self._limits_document())
             if route == "faults" and method == "GET":

@@ -274,6 +274,11 @@ class LocalAWS:
         """Requests answered so far, by service, operation and HTTP status (faults not included)."""
         return list(self._admin("GET", "stats")["requests"])
 
+    def busy(self) -> list[dict[str, Any]]:
+        """Seconds each (service, operation) held the stack's one moto lock, most first: which call
+        bounds the embedded stack."""
+        return list(self._admin("GET", "stats")["busy"])
+
     def limits(self) -> dict[str, Any]:
         """Limits mode: ``{"enabled", "config", "shards": [cumulative counters per shard]}``."""
         return self._admin("GET", "limits")

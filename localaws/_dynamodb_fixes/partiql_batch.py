@@ -313,30 +313,39 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
             except ConditionalCheckFailed as exc:
                 raise StatementError("DuplicateItem", DUPLICATE_MESSAGE) from exc
             return {"TableName": parsed.table}
-        sets = [f"{values.name(name)} = {values.placeholder(token)}" for name, token in parsed.sets]
+        set_values = [(name, values.placeholder(token)) for name, token in parsed.sets]
         condition, key = _condition(parsed.where, values, key_attrs)
         values.check_all_used()
-        update = ""
-        if sets:
-            update += "SET " + ", ".join(sets)
-        if parsed.removes:
-            update += (" " if update else "") + "REMOVE " + ", ".join(values.name(n) for n in parsed.removes)
-        if not update:
+        if not set_values and not parsed.removes:
             raise StatementError("ValidationError", "UPDATE needs at least one SET or REMOVE")
+        for name in [*(name for name, _ in set_values), *parsed.removes]:
+            if name in key_attrs:
+                raise StatementError(
+                    "ValidationError", f"Cannot update attribute {name}. This attribute is part of the key"
+                )
         old = backend.get_item(parsed.table, key)
-        old_attributes = copy.deepcopy(old.to_json()["Attributes"]) if old is not None else None
+        if old is None:  # an UPDATE never creates an item: its WHERE names none
+            raise _WithItem({"Code": "ConditionalCheckFailed", "Message": CONDITION_MESSAGE})
+        old_attributes = copy.deepcopy(old.to_json()["Attributes"])
+        # SET and REMOVE of top-level attributes, applied here and stored with one conditional put
+        # (under the stack's one lock, so as atomic as UpdateItem): moto's UpdateItem re-parses and
+        # validates the update expression per call, about four fifths of a statement's time
+        updated = dict(old_attributes)
+        for name, placeholder in set_values:
+            updated[name] = values.values[placeholder]
+        for name in parsed.removes:
+            updated.pop(name, None)
         try:
-            backend.update_item(
+            backend.put_item(
                 parsed.table,
-                key,
-                update,
-                values.names,
-                values.values,
+                updated,
                 condition_expression=condition,
+                expression_attribute_names=values.names,
+                expression_attribute_values=values.values,
             )
         except ConditionalCheckFailed as exc:
             error: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": CONDITION_MESSAGE}
-            if statement.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old_attributes is not None:
+            if statement.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
                 error["Item"] = old_attributes
             raise _WithItem(error) from exc
         return {"TableName": parsed.table}

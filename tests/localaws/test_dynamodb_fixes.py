@@ -188,3 +188,21 @@ def test_a_statement_fault_is_only_for_batch_execute_statement_and_never_fails_a
     assert table.take("dynamodb", "BatchExecuteStatement") is None  # not a whole-call fault
     assert table.take("dynamodb", "BatchExecuteStatement", statements=True) == fault
     assert table.take("dynamodb", "BatchExecuteStatement", statements=True) is None  # count 1
+
+
+def test_an_update_keeps_the_attributes_it_does_not_name_and_refuses_a_key_attribute(table: tuple[Any, str]) -> None:
+    """UPDATE ... SET/REMOVE changes only the attributes it names (the rest of the item stays), and
+    the key cannot be SET (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html)."""
+    client, name = table
+    client.put_item(
+        TableName=name, Item={"kid_id": {"S": "k-keep"}, "n": {"N": "1"}, "b": {"S": "x"}, "note": {"S": "y"}}
+    )
+    [answer] = run(client, [update(name, "k-keep", 2, remove_note=True)])
+    assert "Error" not in answer
+    assert get(client, name, "k-keep") == {"kid_id": {"S": "k-keep"}, "n": {"N": "2"}, "b": {"S": "x"}}
+    key_update = {
+        "Statement": f'UPDATE "{name}" SET "kid_id" = ? WHERE "kid_id" = ?',
+        "Parameters": [{"S": "k2"}, {"S": "k-keep"}],
+    }
+    [refused] = run(client, [key_update])
+    assert refused["Error"]["Code"] == "ValidationError"

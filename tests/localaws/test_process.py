@@ -102,3 +102,11 @@ def test_stats_count_requests_by_operation_and_status(local_aws: LocalAWS) -> No
     after = {(r["operation"], r["status"]): r["count"] for r in local_aws.stats() if r["service"] == "kinesis"}
     assert after[("ListStreams", 200)] == before.get(("ListStreams", 200), 0) + 1
     assert after[("DescribeStreamSummary", 400)] == before.get(("DescribeStreamSummary", 400), 0) + 1
+
+
+def test_busy_says_how_long_each_operation_held_the_stack(local_aws: LocalAWS) -> None:
+    local_aws.client("kinesis").list_streams()
+    busy = {(r["service"], r["operation"]): r["seconds"] for r in local_aws.busy()}
+    assert busy[("kinesis", "ListStreams")] > 0
+    seconds = [r["seconds"] for r in local_aws.busy()]
+    assert seconds == sorted(seconds, reverse=True)
