@@ -7,7 +7,8 @@
 
 import logging
 
-from ._december import DecemberConfig, DecemberSummary, describe_december, run_december, with_demo
+from ._december import run_december
+from ._december_model import DecemberConfig, DecemberSummary, describe_december, with_demo
 from ._errors import CaughtUpTimeout, DemoError
 from ._run import DEMO_WORKER_PROPERTIES, DemoConfig, DemoProbe, DemoSummary, run_demo
 from ._summary import describe_demo

@@ -9,10 +9,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ._december import DecemberConfig, DecemberSummary, Sample
+from ._december_model import DecemberConfig, DecemberSummary, Sample, describe_december
 
 Point = tuple[float, float]
 Series = tuple[str, str, list[Point]]  # name, colour, points
@@ -100,8 +98,6 @@ def svg_chart(title: str, unit: str, series: Sequence[Series], markers: Sequence
 
 
 def render_report(summary: DecemberSummary, config: DecemberConfig) -> str:
-    from ._december import describe_december
-
     samples = summary.samples
     markers: list[tuple[float, str]] = []
     t0 = summary.wall_started
