@@ -8,4 +8,6 @@
 - ``backoff``: capped exponential backoff with jitter
 - ``polling``: wait until a condition holds, with a deadline
 - ``progress``: progress bars on stderr
+- ``windowed``: a function over items in a small thread pool, results in order
+- ``s3_reads``: S3 listings and bodies, errors translated into the caller's error class
 """

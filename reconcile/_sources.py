@@ -15,8 +15,7 @@ import fastavro
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from foundation.aws_errors import error_code
-from foundation.windowed import map_ordered
+from foundation import s3_reads
 
 from ._errors import SourceError
 from ._model import plain_number
@@ -28,23 +27,11 @@ DEAD_LETTER_PREFIX = "dead-letter/"
 #: archive objects fetched concurrently
 DEFAULT_WINDOW = 8
 
-_MISSING = {"NoSuchBucket", "ResourceNotFoundException", "NoSuchKey"}
-
-
-def _source_error(what: str, exc: ClientError) -> SourceError:
-    code = error_code(exc)
-    hint = " (does it exist? run `nicelist provision`)" if code in _MISSING else ""
-    return SourceError(f"{what}: {code}{hint}", code=code)
-
 
 def list_objects(s3: Any, bucket: str, prefix: str) -> Iterator[tuple[str, int]]:
     """``(key, size)`` of every object under ``prefix``, page by page."""
-    try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", ()):
-                yield obj["Key"], int(obj["Size"])
-    except ClientError as exc:
-        raise _source_error(f"listing s3://{bucket}/{prefix}", exc) from exc
+    for obj in s3_reads.list_objects(s3, bucket, prefix, error=SourceError):
+        yield obj["Key"], int(obj["Size"])
 
 
 def count_objects(s3: Any, bucket: str, prefix: str) -> int:
@@ -52,11 +39,7 @@ def count_objects(s3: Any, bucket: str, prefix: str) -> int:
 
 
 def read_object(s3: Any, bucket: str, key: str) -> bytes:
-    try:
-        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        raise _source_error(f"reading s3://{bucket}/{key}", exc) from exc
-    return body
+    return s3_reads.read_object(s3, bucket, key, error=SourceError)
 
 
 def avro_rows(data: bytes) -> list[dict[str, Any]]:
@@ -73,7 +56,7 @@ def fetch_objects(
     window: int = DEFAULT_WINDOW,
 ) -> Iterator[tuple[str, bytes]]:
     """``(key, body)`` per object, fetched ``window`` at a time, in ``keys`` order."""
-    return map_ordered(lambda key: read_object(s3, bucket, key), keys, window=window, thread_name_prefix="archive-read")
+    return s3_reads.fetch_objects(s3, bucket, keys, error=SourceError, window=window, thread_name_prefix="archive-read")
 
 
 def archive_files(
@@ -113,4 +96,4 @@ def scan_table(dynamodb: Any, table: str, *, on_page: Callable[[int], None] | No
             if on_page is not None:
                 on_page(len(items))
     except ClientError as exc:
-        raise _source_error(f"scanning table {table}", exc) from exc
+        raise s3_reads.translate(SourceError, f"scanning table {table}", exc) from exc
