@@ -113,12 +113,6 @@ def dead_letter_row(undecodable: Undecodable, failed_at_ms: int) -> dict[str, An
     }
 
 
-def dead_letter_file(undecodable: Undecodable, failed_at_ms: int) -> tuple[str, bytes]:
-    """Key and body of the one-row ``dead_letter`` v1 file for one refused user record."""
-    row = dead_letter_row(undecodable, failed_at_ms)
-    return dead_letter_key(int(row["arrived_at"]), undecodable.record.name), encode_rows([row], DEAD_LETTER)
-
-
 def dead_letter_files(refused: Iterable[Undecodable], failed_at_ms: int) -> list[DeadLetterFile]:
     """One dead-letter file per Kinesis record (shard, sequence number) among ``refused``, holding
     a row for each of its refused user records in sub-sequence order; files in first-seen order."""

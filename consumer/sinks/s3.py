@@ -115,9 +115,5 @@ class S3Archive:
         if files:
             log.debug("archived %s rows in %s files", sum(len(f.rows) for f in files), len(files))
 
-    def put_objects(self, objects: Sequence[tuple[str, bytes]]) -> None:
-        """Store one-record objects (dead letters); one already there is kept as it is."""
-        run_all(self._pool, lambda o: self.put(o[0], o[1]), objects)
-
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -87,11 +87,6 @@ class FakeArchive:
         for f in files:
             self.objects[f.key] = f.body
 
-    def put_objects(self, objects: Sequence[tuple[str, bytes]]) -> None:
-        if self.fail is not None:
-            raise self.fail
-        self.objects.update(objects)
-
 
 class Clock:
     """A monotonic clock the test moves by hand."""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from consumer.archive import ArchiveBuffer, dead_letter_file, event_key, partition, read_rows
+from consumer.archive import ArchiveBuffer, dead_letter_files, event_key, partition, read_rows
 from consumer.records import DecodedEvent, KinesisRecord, Undecodable
 from schemas import ARCHIVED_EVENT, latest
 from tests.factories import BASE_MS, make_event
@@ -68,7 +68,8 @@ def test_close_on_size_or_age() -> None:
 
 def test_dead_letter_file_holds_raw_bytes_reason_and_metadata() -> None:
     record = KinesisRecord("shardId-7", "99", 0, "pk", BASE_MS + HOUR_MS * 2, b"\x00garbage")
-    key, body = dead_letter_file(Undecodable(record, "NotSingleObjectError: nope"), failed_at_ms=BASE_MS + 9)
+    [letter] = dead_letter_files([Undecodable(record, "NotSingleObjectError: nope")], failed_at_ms=BASE_MS + 9)
+    key, body = letter.key, letter.body
     assert key == "dead-letter/dt=2025-12-23/hour=02/shardId-7-99-0.avro"
     [row] = read_rows(body)
     assert row["data"] == b"\x00garbage" and row["reason"] == "NotSingleObjectError: nope"

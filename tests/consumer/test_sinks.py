@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from consumer import RetryPolicy, SinkError, SinkUnavailableError
-from consumer.archive import ArchiveFile, read_rows, record_id, to_row
-from consumer.records import DecodedEvent, KinesisRecord
+from consumer.archive import ArchiveFile, DeadLetterFile, dead_letter_files, read_rows, record_id, to_row
+from consumer.records import DecodedEvent, KinesisRecord, Undecodable
 from consumer.sinks import S3Archive
 from tests.factories import BASE_MS, make_event
 
@@ -74,6 +74,13 @@ def archive_file(sequences: range) -> ArchiveFile:
     return ArchiveFile.of(to_row(decoded(make_event(observed_at=BASE_MS + n), n)) for n in sequences)
 
 
+def dead_letter(sequence: str, reason: str) -> DeadLetterFile:
+    """The dead-letter file of one refused user record (shard ``shardId-dl``)."""
+    record = KinesisRecord("shardId-dl", sequence, 0, "pk", BASE_MS, b"\x00bad")
+    [letter] = dead_letter_files([Undecodable(record, reason)], failed_at_ms=BASE_MS)
+    return letter
+
+
 def keys(c: Any) -> list[str]:
     return sorted(o["Key"] for o in c.list_objects_v2(Bucket=BUCKET).get("Contents", []))
 
@@ -90,10 +97,11 @@ def test_s3_slow_down_is_retried_and_objects_land(s3: Any) -> None:
     archive = S3Archive(faults, BUCKET, retry=FAST, sleep=sleeps.append, threads=1)
     faults.arm(2, "SlowDown", 503)
     a, b = archive_file(range(1, 3)), archive_file(range(3, 5))
+    c = dead_letter("7", "C")
     archive.put_files([a, b])
-    archive.put_objects([("dead-letter/c.avro", b"C")])
+    archive.put_files([c])
     assert len(sleeps) == 2
-    assert set(keys(s3)) == {"dead-letter/c.avro", a.key, b.key}
+    assert set(keys(s3)) == {c.key, a.key, b.key}
     assert s3.get_object(Bucket=BUCKET, Key=b.key)["Body"].read() == b.body
     archive.close()
 
@@ -153,9 +161,11 @@ def test_a_key_taken_by_unrelated_rows_is_an_error_not_an_overwrite(s3: Any) -> 
 
 def test_a_dead_letter_already_stored_is_kept(s3: Any) -> None:
     archive = S3Archive(s3, BUCKET, retry=FAST, sleep=lambda s: None)
-    archive.put_objects([("dead-letter/x.avro", b"first")])
-    archive.put_objects([("dead-letter/x.avro", b"replayed")])
-    assert s3.get_object(Bucket=BUCKET, Key="dead-letter/x.avro")["Body"].read() == b"first"
+    first, replayed = dead_letter("8", "first"), dead_letter("8", "replayed")
+    assert first.key == replayed.key
+    archive.put_files([first])
+    archive.put_files([replayed])
+    assert s3.get_object(Bucket=BUCKET, Key=first.key)["Body"].read() == first.body
 
 
 def test_a_conditional_write_conflict_is_retried(s3: Any) -> None:
