@@ -7,7 +7,6 @@ production) so the summary can read the whole run back with GetMetricData while 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from admin.status import gather_status
+from foundation.polling import poll
 from foundation.settings import PipelineNames
 from observability import Query, dims, read_metrics
 from observability import metrics as m
@@ -46,19 +46,21 @@ def read_worker_metrics(
     events and dead letters reach ``events`` and ``dead_letters`` (the archive's counts), i.e. the
     workers' last period has been sent."""
     queries = {label: Query(metric.name, dims(Application=names.application), stat) for label, metric, stat in SHOWN}
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def read() -> dict[str, float | None]:
         end = datetime.now(UTC) + timedelta(minutes=1)
-        try:
-            found = read_metrics(cloudwatch, list(queries.values()), start=since - timedelta(minutes=1), end=end)
-        except (ClientError, BotoCoreError) as exc:
-            log.warning("reading the worker metrics failed: %s", exc)
-            return {}
-        values = {label: found[q] for label, q in queries.items()}
-        complete = (values["events"] or 0) >= events and (values["dead letters"] or 0) >= dead_letters
-        if complete or time.monotonic() > deadline:
-            return values
-        time.sleep(2)
+        found = read_metrics(cloudwatch, list(queries.values()), start=since - timedelta(minutes=1), end=end)
+        return {label: found[q] for label, q in queries.items()}
+
+    def complete(values: dict[str, float | None]) -> bool:
+        return (values["events"] or 0) >= events and (values["dead letters"] or 0) >= dead_letters
+
+    try:
+        values, _ = poll(read, complete, timeout_s=timeout_s, poll_s=2)
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("reading the worker metrics failed: %s", exc)
+        return {}
+    return values
 
 
 def status_screen(clients: Callable[[str], Any], names: PipelineNames) -> str:

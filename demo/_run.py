@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from foundation.aws_errors import error_code
 from foundation.errors import ConfigError
-from foundation.polling import PollTimeout, wait_until
+from foundation.polling import PollTimeout, poll, wait_until
 from foundation.progress import Progress
 from foundation.settings import AwsSettings, PipelineNames
 from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally, Population, SpikeShape
@@ -469,12 +469,13 @@ def run_demo(
 
 def _reconcile_until_agreed(s3: Any, dynamodb: Any, names: PipelineNames, config: DemoConfig) -> ReconcileReport:
     """The table may trail the archive by a batch; give it a few polls before calling it a miss."""
-    deadline = time.monotonic() + max(10.0, 5 * config.archive_max_file_age_s)
-    while True:
-        report = reconcile(s3=s3, dynamodb=dynamodb, bucket=names.bucket, table=names.table)
-        if report.ok or time.monotonic() > deadline:
-            return report
-        time.sleep(config.poll_interval_s)
+    report, _ = poll(
+        lambda: reconcile(s3=s3, dynamodb=dynamodb, bucket=names.bucket, table=names.table),
+        lambda report: report.ok,
+        timeout_s=max(10.0, 5 * config.archive_max_file_age_s),
+        poll_s=config.poll_interval_s,
+    )
+    return report
 
 
 class _Reshard:

@@ -19,6 +19,28 @@ class PollTimeout(TimeoutError):
         super().__init__(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
+def poll(
+    probe: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout_s: float,
+    poll_s: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[T, bool]:
+    """Call ``probe`` until ``done(result)`` or the deadline; the last result, and whether it was done
+    (for a caller that reports the last answer rather than failing)."""
+    deadline = clock() + timeout_s
+    while True:
+        result = probe()
+        if done(result):
+            return result, True
+        now = clock()
+        if now >= deadline:
+            return result, False
+        sleep(min(poll_s, max(0.0, deadline - now)))
+
+
 def wait_until(
     probe: Callable[[], T | None],
     *,
@@ -30,12 +52,7 @@ def wait_until(
 ) -> T:
     """Call ``probe`` until it returns something truthy and return that; raise :class:`PollTimeout`
     naming ``what`` at the deadline."""
-    deadline = clock() + timeout_s
-    while True:
-        result = probe()
-        if result:
-            return result
-        now = clock()
-        if now >= deadline:
-            raise PollTimeout(what, timeout_s)
-        sleep(min(poll_s, max(0.0, deadline - now)))
+    result, done = poll(probe, bool, timeout_s=timeout_s, poll_s=poll_s, clock=clock, sleep=sleep)
+    if not done:
+        raise PollTimeout(what, timeout_s)
+    return result  # type: ignore[return-value]  # truthy, so not None

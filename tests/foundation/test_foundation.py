@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from foundation.aws_errors import ErrorKind, classify, error_code, error_message, http_status
 from foundation.errors import ConfigError
-from foundation.polling import PollTimeout, wait_until
+from foundation.polling import PollTimeout, poll, wait_until
 
 
 def client_error(code: str, status: int = 400, message: str = "no") -> ClientError:
@@ -71,3 +71,15 @@ def test_config_error_in_both_forms() -> None:
     assert str(ConfigError("linger_ms", "must be >= 0")) == "linger_ms: must be >= 0"
     error = ConfigError("bad everything")
     assert (str(error), error.setting, isinstance(error, ValueError)) == ("bad everything", "", True)
+
+
+def test_poll_returns_the_last_answer_and_whether_it_was_done() -> None:
+    clock = FakeClock()
+    answers = iter([1, 2, 3, 4, 5])
+    assert poll(lambda: next(answers), lambda n: n >= 3, timeout_s=10, poll_s=1, clock=clock, sleep=clock.sleep) == (
+        3,
+        True,
+    )
+    clock = FakeClock()
+    assert poll(lambda: 0, lambda n: n > 0, timeout_s=3, poll_s=2, clock=clock, sleep=clock.sleep) == (0, False)
+    assert clock.sleeps == [2, 1]
