@@ -15,7 +15,7 @@ from consumer.archive import read_rows
 from consumer.daemon import WorkerConfig, WorkerProcess
 from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
-from tests.polling import wait_until
+from tests.polling import PollTimeout, wait_until
 
 #: Short files and quick give-up, so the tests see durable data and sink failures within seconds;
 #: files a few seconds long so a worker frozen mid-stream almost always holds unarchived rows.
@@ -120,7 +120,7 @@ class Pipeline:
 
         try:
             return wait_until(arrived, timeout_s=timeout_s, what=f"{len(wanted)} events in the archive", poll_s=1.0)
-        except AssertionError as exc:
+        except PollTimeout as exc:
             have = {row["event_id"] for row in self.archive_rows()}
             raise AssertionError(f"{exc}; {len(wanted - have)} missing\n{self.log_tail()}") from None
 
