@@ -1,1 +1,2 @@
-"""The nicelist command line and what its commands share (service limits, AWS settings)."""
+"""The ``nicelist`` command line: ``cli`` dispatches to one module per sub-command in ``commands``
+(what the commands share, names, limits, AWS settings, lives in ``foundation``)."""
