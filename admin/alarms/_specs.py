@@ -98,8 +98,11 @@ class AlarmSpec:
         why = f": {self.missing_data_reason}" if self.missing_data_reason else ""
         return f"{self.reason} (missing data: {self.treat_missing_data}{why})"
 
-    def put_metric_alarm_args(self, topic_arn: str | None) -> dict[str, Any]:
-        """The ``PutMetricAlarm`` request for this alarm, actions to ``topic_arn``."""
+    def put_metric_alarm_args(self, topic_arn: str | None, *, period_s: int | None = None) -> dict[str, Any]:
+        """The ``PutMetricAlarm`` request for this alarm, actions to ``topic_arn``. ``period_s``:
+        another period (the embedded stack's scaled rehearsals; CloudWatch takes 10, 20, 30 or
+        multiples of 60)."""
+        period = period_s or self.period_s
         actions = [topic_arn] if topic_arn else []
         args: dict[str, Any] = {
             "AlarmName": self.name,
@@ -118,7 +121,7 @@ class AlarmSpec:
                             "MetricName": i.metric,
                             "Dimensions": [{"Name": k, "Value": v} for k, v in i.dimensions],
                         },
-                        "Period": self.period_s,
+                        "Period": period,
                         "Stat": i.statistic,
                     },
                     "ReturnData": False,
@@ -131,7 +134,7 @@ class AlarmSpec:
                 "MetricName": self.metric,
                 "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
                 "Statistic": self.statistic,
-                "Period": self.period_s,
+                "Period": period,
             }
         return args | {
             "EvaluationPeriods": self.evaluation_periods,
