@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +59,11 @@ class RehearsalAlarms:
         attributes = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
         topic = ensure_topic(sns, topic_name(self._names))
         sns.subscribe(TopicArn=topic.arn, Protocol="sqs", Endpoint=attributes["Attributes"]["QueueArn"])
-        poll(lambda: self._heartbeats(cloudwatch), bool, timeout_s=timeout_s, poll_s=1.0)
+        _, seen = poll(lambda: self._heartbeats(cloudwatch), bool, timeout_s=timeout_s, poll_s=1.0)
+        if seen:  # alarms judge whole periods: wait until the period holding that heartbeat has ended
+            period = self.record.period_s
+            ended = (math.floor(time.time() / period) + 1) * period + 0.5
+            poll(time.time, lambda now: now >= ended, timeout_s=period + 1.0, poll_s=0.2)
         for spec in alarm_specs(self._names):
             cloudwatch.put_metric_alarm(**spec.put_metric_alarm_args(topic.arn, period_s=self.record.period_s))
 

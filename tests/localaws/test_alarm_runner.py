@@ -1,7 +1,9 @@
 """The embedded stack evaluates its alarms and notifies a local subscriber: the worker-heartbeat
 alarm (missing data breaching) goes OK while a record processor's metrics publisher runs, to
 ALARM when it stops (every worker gone), and back to OK when it runs again; each change reaches
-an SQS queue subscribed to the alarm topic. Periods are scaled to 1 s; no KCL daemon."""
+an SQS queue subscribed to the alarm topic. The records-unread alarm (metric math on the stack's
+own AWS/Kinesis metrics, limits mode) fires while records arrive and nobody reads them. Periods
+are scaled to 1 s; no KCL daemon."""
 
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ import pytest
 from admin.alarms import alarm_specs, ensure_topic, topic_name
 from consumer.metrics import MetricsConfig, WorkerMetrics
 from foundation.settings import PipelineNames
-from localaws import LocalAWS, StackConfig
+from localaws import LimitsConfig, LocalAWS, StackConfig
 from tests.polling import wait_until
 from tests.stack import unique_name
 
 
 @pytest.fixture(scope="module")
 def evaluating_aws() -> Iterator[LocalAWS]:
-    """A stack of its own that evaluates the alarms twice a second (stopped by PID after the module)."""
-    with LocalAWS.start(config=StackConfig(alarm_interval_s=0.5)) as stack:
+    """A stack of its own that evaluates the alarms twice a second, in limits mode (AWS/Kinesis
+    metrics every second; 10 records/s per shard) (stopped by PID after the module)."""
+    limits = LimitsConfig(scale=0.01, metrics_period_s=1.0)
+    with LocalAWS.start(config=StackConfig(alarm_interval_s=0.5, limits=limits)) as stack:
         yield stack
 
 
@@ -108,3 +112,39 @@ def test_a_new_alarm_starts_insufficient_and_an_update_keeps_its_state(evaluatin
         what="the update to be seen",
     )
     assert _state(cloudwatch, spec.name) == "ALARM"  # an update leaves the state unchanged
+
+
+def test_records_arriving_while_none_are_read_raise_records_unread(evaluating_aws: LocalAWS) -> None:
+    names = PipelineNames(application=unique_name("ru"), stream=unique_name("ru-s"))
+    cloudwatch, kinesis = evaluating_aws.client("cloudwatch"), evaluating_aws.client("kinesis")
+    kinesis.create_stream(StreamName=names.stream, ShardCount=1)
+    wait_until(
+        lambda: (
+            kinesis.describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"]["StreamStatus"]
+            == "ACTIVE"
+        ),
+        timeout_s=20,
+        what="the stream",
+    )
+    spec = next(s for s in alarm_specs(names) if s.expression)
+    cloudwatch.put_metric_alarm(**spec.put_metric_alarm_args(None, period_s=1))
+    shard = kinesis.list_shards(StreamName=names.stream)["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=names.stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+
+    def put_one() -> None:  # an elf keeps sending, within the shard's 10 records/s
+        kinesis.put_record(StreamName=names.stream, Data=b"x", PartitionKey="k")
+
+    def unread() -> bool:
+        put_one()
+        return _state(cloudwatch, spec.name) == "ALARM"
+
+    wait_until(unread, timeout_s=40, poll_s=0.4, what="records-unread to fire while nobody reads")
+    position = iterator["ShardIterator"]
+
+    def read() -> bool:  # a consumer is back: records are read as they arrive
+        nonlocal position
+        put_one()
+        position = kinesis.get_records(ShardIterator=position)["NextShardIterator"]
+        return _state(cloudwatch, spec.name) == "OK"
+
+    wait_until(read, timeout_s=40, poll_s=0.4, what="records-unread to clear once records are read")
