@@ -7,7 +7,9 @@ are scaled to 1 s; no KCL daemon."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -148,3 +150,38 @@ def test_records_arriving_while_none_are_read_raise_records_unread(evaluating_aw
         return _state(cloudwatch, spec.name) == "OK"
 
     wait_until(read, timeout_s=40, poll_s=0.4, what="records-unread to clear once records are read")
+
+
+def test_a_loopback_http_subscriber_gets_the_notification_and_remote_ones_are_never_contacted(
+    evaluating_aws: LocalAWS,
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    class Pager(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pager)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        names = PipelineNames(application=unique_name("http"))
+        cloudwatch, sns = evaluating_aws.client("cloudwatch"), evaluating_aws.client("sns")
+        topic = ensure_topic(sns, topic_name(names), https=["https://pager.example/hook"])
+        sns.subscribe(TopicArn=topic.arn, Protocol="http", Endpoint=f"http://127.0.0.1:{server.server_port}/page")
+        heartbeat = next(s for s in alarm_specs(names) if s.treat_missing_data == "breaching")
+        cloudwatch.put_metric_alarm(**heartbeat.put_metric_alarm_args(topic.arn, period_s=1))  # no worker: silence
+        wait_until(lambda: any(r.get("Type") == "Notification" for r in received), timeout_s=20, what="the POST")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    notification = next(r for r in received if r.get("Type") == "Notification")
+    assert json.loads(notification["Message"])["NewStateValue"] == "ALARM"
+    changes = [t for t in evaluating_aws.alarm_transitions() if t["alarm"] == heartbeat.name]
+    assert changes[0]["new"] == "ALARM" and changes[0]["delivered"] == 1  # the remote https one was skipped
