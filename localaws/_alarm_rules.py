@@ -20,7 +20,8 @@ from the CloudWatch User Guide:
   INSUFFICIENT_DATA; ``ignore``: the current state is maintained.
 - R5 (same page, the table of examples for N = M = 3): with ``missing`` and ``ignore`` a
   partial range is judged on its real datapoints alone; where they would alarm, ``missing``
-  alarms and ``ignore`` keeps the current state ("- - X - -": ALARM, retain, ALARM, OK).
+  alarms and ``ignore`` keeps the current state ("- - X - -": ALARM, retain, ALARM, OK). The
+  table's five rows are the test ``test_the_missing_data_table_of_the_user_guide``.
 - R6 (PutMetricAlarm API reference, TreatMissingData): alarms on ``AWS/DynamoDB`` metrics always
   ignore missing data, whatever the setting.
 
