@@ -1,6 +1,6 @@
 """The rehearsal's alarms: every alarm of ``nicelist alarms`` on the embedded stack, with its period
-scaled to the rehearsal's metric period (a "scaled minute"), notifying the alarm topic, to which a
-local SQS queue (the pager) is subscribed. The stack evaluates them (localaws._alarm_runner); at
+scaled to the rehearsal's metric period (a "scaled minute"; lag thresholds with it), notifying the
+alarm topic, to which a local SQS queue (the pager) is subscribed. The stack evaluates them (localaws._alarm_runner); at
 the end the pager's messages are counted and each alarm's transitions listed with their times.
 
 :class:`RehearsalAlarms` talks to AWS; :func:`alarm_lines` and :func:`alarm_markers` are pure.
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from admin.alarms import alarm_specs, ensure_topic, topic_name
+from admin.alarms import AlarmSpec, alarm_specs, ensure_topic, topic_name
 from foundation.polling import poll
 from foundation.settings import PipelineNames
 from observability import metrics as m
@@ -65,7 +65,7 @@ class RehearsalAlarms:
             ended = (math.floor(time.time() / period) + 1) * period + 0.5
             poll(time.time, lambda now: now >= ended, timeout_s=period + 1.0, poll_s=0.2)
         for spec in alarm_specs(self._names):
-            cloudwatch.put_metric_alarm(**spec.put_metric_alarm_args(topic.arn, period_s=self.record.period_s))
+            cloudwatch.put_metric_alarm(**scaled_args(spec, topic.arn, self.record.period_s))
 
     def _heartbeats(self, cloudwatch: Any) -> bool:
         metrics = cloudwatch.list_metrics(
@@ -103,6 +103,19 @@ class RehearsalAlarms:
             for message in batch:
                 self.record.notifications.append(json.loads(json.loads(message["Body"])["Message"]))
                 sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+#: metrics whose values are durations: their thresholds scale with the minute
+_DURATIONS = frozenset({"GetRecords.IteratorAgeMilliseconds", m.MILLIS_BEHIND_LATEST.name})
+
+
+def scaled_args(spec: AlarmSpec, topic_arn: str | None, period_s: int) -> dict[str, Any]:
+    """``spec``'s PutMetricAlarm request in scaled time: its period, and a duration threshold
+    ("10 min behind"), shrunk by the same factor as the minute (60 s -> ``period_s``)."""
+    args = spec.put_metric_alarm_args(topic_arn, period_s=period_s)
+    if spec.metric in _DURATIONS:
+        args["Threshold"] = float(spec.threshold) * period_s / spec.period_s
+    return args
 
 
 def _short(alarm: str, application: str) -> str:

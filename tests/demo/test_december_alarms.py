@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from demo._december_alarms import AlarmRecord, alarm_lines, alarm_markers
+from admin.alarms import alarm_specs
+from demo._december_alarms import AlarmRecord, alarm_lines, alarm_markers, scaled_args
 from demo._report import write_report
+from foundation.settings import PipelineNames
 from tests.demo.test_december_parts import summary_with_samples
 
 T0 = 1_000_000.0
@@ -53,3 +55,13 @@ def test_markers_on_the_charts(tmp_path: Path) -> None:
     assert 'stroke="#d62728" stroke-dasharray="4 3"><title>ALARM: stream-write-throttled' in page
     assert "<title>OK: stream-write-throttled</title>" in page
     assert "alarm notifications delivered: 4" in page
+
+
+def test_scaled_alarms_keep_their_shape_in_scaled_minutes() -> None:
+    specs = {s.name.removeprefix("nicelist-worker-"): s for s in alarm_specs(PipelineNames())}
+    age = scaled_args(specs["iterator-age"], "arn:topic", 5)
+    assert (age["Period"], age["Threshold"], age["EvaluationPeriods"]) == (5, 50_000.0, 5)  # 10 scaled minutes
+    heartbeat = scaled_args(specs["heartbeat"], "arn:topic", 5)
+    assert (heartbeat["Period"], heartbeat["Threshold"], heartbeat["AlarmActions"]) == (5, 1.0, ["arn:topic"])
+    unread = scaled_args(specs["records-unread"], None, 5)
+    assert {q["MetricStat"]["Period"] for q in unread["Metrics"] if "MetricStat" in q} == {5}
