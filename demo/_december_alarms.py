@@ -1,7 +1,8 @@
 """The rehearsal's alarms: every alarm of ``nicelist alarms`` on the embedded stack, with its period
 scaled to the rehearsal's metric period (a "scaled minute"; lag thresholds with it), notifying the
-alarm topic, to which a local SQS queue (the pager) is subscribed. The stack evaluates them (localaws._alarm_runner); at
-the end the pager's messages are counted and each alarm's transitions listed with their times.
+alarm topic, to which a local SQS queue (the pager) is subscribed. The stack evaluates them
+(localaws._alarm_runner); at the end the pager's messages are counted and each alarm's
+transitions listed with their times.
 
 :class:`RehearsalAlarms` talks to AWS; :func:`alarm_lines` and :func:`alarm_markers` are pure.
 """
