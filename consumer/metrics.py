@@ -172,6 +172,7 @@ class WorkerMetrics:
     def collect(self, timestamp: datetime) -> list[dict[str, Any]]:
         """The period's datums (the publisher thread calls this)."""
         current = dict(self._counters)
+        self.accumulator.count(m.WORKER_HEARTBEAT)  # one per period: the alarm on its absence pages
         for key, metric in COUNTER_METRICS.items():
             delta = current.get(key, 0) - self._seen.get(key, 0)
             self.accumulator.count(metric, delta)

@@ -14,11 +14,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from admin.autoscale import AutoscaleConfig, Autoscaler, DecisionRecord, ShardLimits
 from foundation.progress import Progress
 
+from ._december_alarms import RehearsalAlarms
 from ._december_model import (
     DecemberConfig,
     DecemberSummary,
@@ -60,6 +62,7 @@ class _Rehearsal:
             on_decision=self._decided,
         )
         self._producer_throttled = 0
+        self.alarms = RehearsalAlarms(stack, config.demo.names, config.metrics_period_s)
 
     def _decided(self, record: DecisionRecord) -> None:
         if record.decision.changes:
@@ -76,6 +79,7 @@ class _Rehearsal:
             self._threads = [
                 threading.Thread(target=self.autoscaler.run, args=(self._stop,), name="autoscaler", daemon=True),
                 threading.Thread(target=self._sample_loop, name="december-sampler", daemon=True),
+                threading.Thread(target=self._apply_alarms, name="december-alarms", daemon=True),
             ]
             for thread in self._threads:
                 thread.start()
@@ -86,6 +90,12 @@ class _Rehearsal:
             thread.join(timeout=330)
             if thread.is_alive():
                 log.warning("%s did not stop", thread.name)
+
+    def _apply_alarms(self) -> None:
+        try:
+            self.alarms.apply()
+        except Exception:  # the rehearsal goes on without alarms; the summary says none fired
+            log.exception("applying the rehearsal's alarms failed")
 
     def _sample_loop(self) -> None:
         kinesis = self._stack.client("kinesis")
@@ -137,27 +147,46 @@ def run_december(
         f"{limits.write_bytes_per_s / 1024:.1f} KiB/s in, {limits.read_bytes_per_s / 1024:.1f} KiB/s and "
         f"{limits.read_calls_per_s:g} GetRecords/s out; metrics every {config.metrics_period_s} s"
     )
-    with LocalAWS.start(config=StackConfig(limits=limits)) as stack:
+    # the stack evaluates the alarms every second; the workers publish (and beat) once a scaled minute
+    demo = replace(
+        config.demo,
+        worker_env={"NICELIST_METRICS_INTERVAL_S": str(config.metrics_period_s), **config.demo.worker_env},
+    )
+    with LocalAWS.start(config=StackConfig(limits=limits, alarm_interval_s=1.0)) as stack:
         say(f"local AWS at {stack.endpoint_url} (pid {stack.pid})")
         rehearsal = _Rehearsal(stack, config, say)
         try:
-            demo_summary = run_demo(config.demo, progress=progress, say=say, stack=stack, on_tick=rehearsal.on_tick)
+            demo_summary = run_demo(demo, progress=progress, say=say, stack=stack, on_tick=rehearsal.on_tick)
         finally:
             rehearsal.stop()
         try:
             rehearsal.sample(stack.client("kinesis"))
         except Exception:
             log.exception("the final sample failed")
+        alarms = _alarm_record(rehearsal.alarms, config, say)
     summary = DecemberSummary(
         demo=demo_summary,
         samples=rehearsal.samples,
         decisions=rehearsal.autoscaler.history,
         wall_started=rehearsal.wall_started,
+        alarms=alarms,
     )
     _timeline(summary, config)
     if config.report_path is not None:
         summary.report_path = write_report(config.report_path, summary, config)
     return summary
+
+
+def _alarm_record(alarms: RehearsalAlarms, config: DecemberConfig, say: Callable[[str], None]) -> Any:
+    """Every worker has stopped: wait (a few scaled minutes at most) for the heartbeat alarm, then
+    read what reached the pager."""
+    try:
+        say("every worker has stopped: waiting for the heartbeat alarm to notice the silence")
+        alarms.await_silence(time.time(), timeout_s=8.0 * config.metrics_period_s + 15.0)
+        return alarms.collect()
+    except Exception:
+        log.exception("reading the rehearsal's alarms failed")
+        return alarms.record
 
 
 def _timeline(summary: DecemberSummary, config: DecemberConfig) -> None:

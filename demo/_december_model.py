@@ -11,6 +11,7 @@ from admin.autoscale import DecisionRecord, PolicyConfig
 from foundation.errors import ConfigError
 from loadgen import Population, SpikeShape
 
+from ._december_alarms import AlarmRecord, alarm_lines
 from ._run import DemoConfig, DemoSummary
 
 #: the rehearsal's load: 2 elves, 80 events/s, a x6 spike for about 25 s (~63 KB/s written
@@ -95,6 +96,8 @@ class DecemberSummary:
     report_path: Path | None = None
     #: epoch seconds at the samples' t = 0
     wall_started: float | None = None
+    #: the alarms' transitions and what reached the local pager
+    alarms: AlarmRecord | None = None
 
     @property
     def write_throttled(self) -> int:
@@ -170,6 +173,7 @@ def describe_december(summary: DecemberSummary) -> list[str]:
             else f"{recover:.1f} s from the spike's end until every lag above was near zero again"
         ),
     ]
+    lines += alarm_lines(summary.alarms, summary.wall_started)
     if summary.report_path is not None:
         lines.append(f"report: {summary.report_path}")
     lines.append(

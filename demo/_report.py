@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from ._december_alarms import alarm_markers
 from ._december_model import DecemberConfig, DecemberSummary, Sample, describe_december
 
 Point = tuple[float, float]
@@ -17,6 +18,8 @@ Series = tuple[str, str, list[Point]]  # name, colour, points
 
 _WIDTH, _HEIGHT = 860, 230
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 28, 36
+#: alarm markers ("ALARM: name", "OK: name") in red and green; the others grey
+_MARKER_COLOURS = {"ALARM": "#d62728", "OK": "#2ca02c"}
 
 
 def _rates(samples: Sequence[Sample], attribute: str, window_s: float = 5.0) -> list[Point]:
@@ -80,8 +83,9 @@ def svg_chart(title: str, unit: str, series: Sequence[Series], markers: Sequence
         f'text-anchor="middle">{html.escape(unit)}</text>'
     )
     for x, label in markers:
+        stroke = _MARKER_COLOURS.get(label.split(":", 1)[0], "#999")
         parts.append(
-            f'<line x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" stroke="#999" '
+            f'<line x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" stroke="{stroke}" '
             f'stroke-dasharray="4 3"><title>{html.escape(label)}</title></line>'
         )
     legend_x = _LEFT + plot_w
@@ -106,6 +110,7 @@ def render_report(summary: DecemberSummary, config: DecemberConfig) -> str:
             markers.append(
                 (max(0.0, record.at.timestamp() - t0), f"{record.decision.action} to {record.decision.target}")
             )
+    markers += alarm_markers(summary.alarms, t0)
     if summary.spike_start_s is not None:
         markers.append((summary.spike_start_s, "spike starts"))
     if summary.spike_end_s is not None:
@@ -131,7 +136,7 @@ def render_report(summary: DecemberSummary, config: DecemberConfig) -> str:
             markers,
         ),
         svg_chart(
-            "Open shards (dashed lines: autoscaler changes, spike start and end)",
+            "Open shards (dashed lines: autoscaler changes, spike start and end; alarms red, OK again green)",
             "shards",
             [("open shards", "#ff7f0e", [(s.t, float(s.open_shards)) for s in samples])],
             markers,

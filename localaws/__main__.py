@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ._limits import add_limits_arguments, limits_from_args
-    from ._server import DEFAULT_HOST, DEFAULT_PORT, ServerConfig, serve
+    from ._server import DEFAULT_ALARM_INTERVAL_S, DEFAULT_HOST, DEFAULT_PORT, ServerConfig, serve
 
     parser = argparse.ArgumentParser(prog="python -m localaws", description=__doc__)
     parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s)")
@@ -19,6 +19,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     parser.add_argument("--no-kinesis-fixes", action="store_true", help="serve moto's Kinesis as shipped")
     add_limits_arguments(parser)
+    parser.add_argument(
+        "--alarm-interval",
+        type=float,
+        default=DEFAULT_ALARM_INTERVAL_S,
+        metavar="S",
+        help="evaluate the CloudWatch alarms every S seconds and notify their SNS topics (0: never; %(default)s)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (to stderr)")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -33,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parent_pid=args.parent_pid,
         kinesis_fixes=not args.no_kinesis_fixes,
         limits=limits_from_args(args),
+        alarm_interval_s=args.alarm_interval,
     )
     serve(config, on_ready=_announce)
     return 0

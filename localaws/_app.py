@@ -59,6 +59,8 @@ class LocalAWSApp:
         self.busy_s: defaultdict[tuple[str, str], float] = defaultdict(float)
         self._stats_lock = threading.Lock()
         self._apps: dict[tuple[str, str], WSGIApplication] = {}
+        #: the alarm evaluator (localaws._alarm_runner.AlarmRunner), or None (GET /_localaws/alarms)
+        self.alarm_runner: Any = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
@@ -139,6 +141,10 @@ class LocalAWSApp:
                 return _json(start_response, 200, {"requests": rows, "busy": busy})
             if route == "limits" and method == "GET":
                 return _json(start_response, 200, self._limits_document())
+            if route == "alarms" and method == "GET":
+                runner = self.alarm_runner
+                document = {"enabled": runner is not None, "interval_s": getattr(runner, "interval_s", None)}
+                return _json(start_response, 200, {**document, "transitions": runner.history() if runner else []})
             if route == "faults" and method == "GET":
                 return _json(start_response, 200, {"faults": self.faults.snapshot()})
             if route == "faults" and method == "POST":

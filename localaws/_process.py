@@ -47,6 +47,8 @@ class StackConfig:
     kinesis_fixes: bool = True
     #: limits mode (Kinesis's per-shard limits, scaled, and AWS/Kinesis metrics); None: off
     limits: LimitsConfig | None = None
+    #: evaluate the CloudWatch alarms every this many seconds (0: never); None: the server's default
+    alarm_interval_s: float | None = None
     #: extra arguments for ``python -m localaws`` (e.g. ``("-v",)``)
     extra_args: tuple[str, ...] = ()
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -125,6 +127,8 @@ class LocalAWS:
             command.append("--no-kinesis-fixes")
         if config.limits is not None:
             command += limits_to_args(config.limits)
+        if config.alarm_interval_s is not None:
+            command += ["--alarm-interval", str(config.alarm_interval_s)]
         command += list(config.extra_args)
         env = {**os.environ, **config.extra_env}
         # the child imports this very package, wherever the parent's working directory is
@@ -282,6 +286,11 @@ class LocalAWS:
     def limits(self) -> dict[str, Any]:
         """Limits mode: ``{"enabled", "config", "shards": [cumulative counters per shard]}``."""
         return self._admin("GET", "limits")
+
+    def alarm_transitions(self) -> list[dict[str, Any]]:
+        """Every alarm state change the stack made so far (alarm, old, new, at, reason, delivered),
+        oldest first; empty when it does not evaluate alarms."""
+        return list(self._admin("GET", "alarms")["transitions"])
 
     def faults(self) -> list[dict[str, Any]]:
         """Faults still armed, with how many times each will still fire."""

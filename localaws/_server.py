@@ -18,6 +18,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 #: largest request body accepted (hypercorn's WSGI default is 16 MiB; archive objects can be larger)
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
+#: CloudWatch evaluates a standard-resolution alarm once a minute; locally more often is harmless
+DEFAULT_ALARM_INTERVAL_S = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +39,8 @@ class ServerConfig:
     kinesis_fixes: bool = True
     #: enforce Kinesis's per-shard limits (scaled) and publish AWS/Kinesis metrics; None: no limits
     limits: LimitsConfig | None = None
+    #: evaluate the CloudWatch alarms (and notify their SNS topics) every this many seconds; 0: never
+    alarm_interval_s: float = DEFAULT_ALARM_INTERVAL_S
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -49,6 +53,8 @@ class ServerConfig:
             raise ValueError("max_body_bytes must be positive")
         if self.graceful_timeout_s < 0:
             raise ValueError("graceful_timeout_s must not be negative")
+        if self.alarm_interval_s < 0:
+            raise ValueError("alarm_interval_s must not be negative (0: alarms are not evaluated)")
         if self.limits is not None and not self.kinesis_fixes:
             raise ValueError("limits mode needs the Kinesis fixes")
 
@@ -116,6 +122,13 @@ def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -
 
         publisher = MetricsPublisher(app.limiter, MOTO_LOCK, period_s=app.limiter.config.metrics_period_s)
         publisher.start()
+    alarm_runner = None
+    if config.alarm_interval_s > 0:
+        from ._alarm_runner import AlarmRunner
+
+        alarm_runner = AlarmRunner(MOTO_LOCK, interval_s=config.alarm_interval_s)
+        app.alarm_runner = alarm_runner
+        alarm_runner.start()
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -141,6 +154,8 @@ def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -
     finally:
         if publisher is not None:
             publisher.stop()
+        if alarm_runner is not None:
+            alarm_runner.stop()
     logger.info("stopped")
 
 

@@ -59,6 +59,9 @@ S3_THROTTLES = _counter("S3Throttles", "S3 calls refused by throttling (SlowDown
 PROCESSOR_STOPPED = _counter(
     "ProcessorStopped", "processors that gave up on a sink error (exit 70; the worker restarts them)"
 )
+WORKER_HEARTBEAT = _counter(
+    "WorkerHeartbeat", "1 per processor per publishing period (once a minute): its absence means nobody consumes"
+)
 METRICS_PUBLISH_FAILURES = _counter("MetricsPublishFailures", "PutMetricData calls that failed (earlier periods)")
 UNCHECKPOINTED_RECORDS = Metric(
     "UncheckpointedRecords", "Count", Kind.GAUGE, "records delivered but not yet checkpointed"
@@ -89,6 +92,7 @@ WORKER_METRICS = (
     S3_RETRIES,
     S3_THROTTLES,
     PROCESSOR_STOPPED,
+    WORKER_HEARTBEAT,
     METRICS_PUBLISH_FAILURES,
     UNCHECKPOINTED_RECORDS,
     MILLIS_BEHIND_LATEST,

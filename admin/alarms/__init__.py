@@ -2,12 +2,13 @@
 idempotently with their SNS topic (:func:`apply_alarms`, :func:`ensure_topic`)."""
 
 from ._apply import AlarmChange, TopicReport, alarm_states, apply_alarms, describe_alarms, ensure_topic, plan_alarms
-from ._specs import AWS_PUBLISHED, AlarmSpec, alarm_specs, is_published, topic_name, watched
+from ._specs import AWS_PUBLISHED, AlarmSpec, MathInput, alarm_specs, is_published, topic_name, watched, watched_all
 
 __all__ = [
     "AWS_PUBLISHED",
     "AlarmChange",
     "AlarmSpec",
+    "MathInput",
     "TopicReport",
     "alarm_specs",
     "alarm_states",
@@ -18,4 +19,5 @@ __all__ = [
     "plan_alarms",
     "topic_name",
     "watched",
+    "watched_all",
 ]

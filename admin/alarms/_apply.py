@@ -7,6 +7,7 @@ differ, so a second run changes nothing. Alarms it did not define are left alone
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ def _normal(key: str, value: Any, current: Mapping[str, Any]) -> Any:
         return sorted(value or [])
     if key == "Dimensions":
         return sorted((d["Name"], d["Value"]) for d in value or [])
+    if key == "Metrics":  # metric math: the queries by id, each with its dimensions in order
+        return sorted(json.dumps(_metric_query(q), sort_keys=True) for q in value or [])
     if key == "Threshold":
         return float(value) if value is not None else None
     if key == "DatapointsToAlarm" and value is None:
@@ -62,6 +65,17 @@ def _normal(key: str, value: Any, current: Mapping[str, Any]) -> Any:
     if key == "TreatMissingData" and value is None:
         return "missing"
     return value
+
+
+def _metric_query(query: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in query.items() if v is not None}
+    stat = out.get("MetricStat")
+    if stat:
+        metric = dict(stat["Metric"])
+        metric["Dimensions"] = sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions") or [])
+        out["MetricStat"] = {**stat, "Metric": metric}
+    out.setdefault("ReturnData", True)  # CloudWatch's default
+    return out
 
 
 def differences(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, ...]:

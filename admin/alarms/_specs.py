@@ -1,8 +1,12 @@
 """The alarms that would have woken someone on December 23rd: pure definitions, no AWS.
 
-Each :class:`AlarmSpec` names its metric exactly (namespace, name, dimensions), so a test can
-check that every alarm watches something nicelist or AWS really publishes, and carries a
-one-line reason for its threshold. ``nicelist alarms apply`` creates them, the CloudFormation
+Each :class:`AlarmSpec` names its metric exactly (namespace, name, dimensions), or the metrics of
+its metric math expression, so a test can check that every alarm watches something nicelist or
+AWS really publishes, and carries a one-line reason for its threshold and one for how it treats
+missing data (CloudWatch's ``TreatMissingData``: ``breaching``, ``notBreaching``, ``ignore`` or
+``missing``). Silence is an alarm too: ``worker-heartbeat`` treats missing data as breaching, and
+``records-unread`` compares what arrives in the stream with what is read from it.
+``nicelist alarms apply`` creates them, the CloudFormation
 template (:mod:`deploy.template`) declares them, both from :func:`alarm_specs`.
 """
 
@@ -27,6 +31,21 @@ _OPERATORS = {
 }
 
 
+#: TreatMissingData values (PutMetricAlarm API reference)
+MISSING_DATA = ("breaching", "notBreaching", "ignore", "missing")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MathInput:
+    """One metric of a metric math alarm, named ``id`` in the expression."""
+
+    id: str
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class AlarmSpec:
     """One metric alarm: ``statistic`` of the metric over ``period_s`` is ``comparison``
@@ -35,19 +54,31 @@ class AlarmSpec:
     name: str
     #: why this threshold, in one line (the alarm's description; the playbook says what to do)
     reason: str
-    namespace: str
-    metric: str
-    dimensions: tuple[tuple[str, str], ...]
-    statistic: str
+    namespace: str = ""
+    metric: str = ""
+    dimensions: tuple[tuple[str, str], ...] = ()
+    statistic: str = ""
     threshold: float
     comparison: str = ">"
     period_s: int = 60
     evaluation_periods: int = 5
     datapoints: int = 5
-    #: missing data is normal for an idle pipeline: it neither breaches nor clears
+    #: what a period without a datapoint counts as (CloudWatch's own default is ``missing``)
     treat_missing_data: str = "notBreaching"
+    #: why that choice, in one line (every alarm states one; a test checks)
+    missing_data_reason: str = ""
+    #: metric math instead of one metric: ``expression`` over ``inputs`` (by id); then leave
+    #: namespace, metric, dimensions and statistic empty
+    expression: str = ""
+    inputs: tuple[MathInput, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.treat_missing_data not in MISSING_DATA:
+            raise ValueError(f"treat_missing_data must be one of {MISSING_DATA}, not {self.treat_missing_data!r}")
+        if bool(self.expression) != bool(self.inputs) or bool(self.expression) == bool(self.metric):
+            raise ValueError("an alarm watches either one metric or an expression over its inputs")
+        if len(self.missing_data_reason.splitlines()) > 1:
+            raise ValueError("missing_data_reason must be one line")
         if self.comparison not in _OPERATORS:
             raise ValueError(f"comparison must be one of {sorted(_OPERATORS)}, not {self.comparison!r}")
         if not 1 <= self.datapoints <= self.evaluation_periods:
@@ -61,26 +92,61 @@ class AlarmSpec:
     def comparison_operator(self) -> str:
         return _OPERATORS[self.comparison]
 
-    def put_metric_alarm_args(self, topic_arn: str | None) -> dict[str, Any]:
-        """The ``PutMetricAlarm`` request for this alarm, actions to ``topic_arn``."""
+    @property
+    def description(self) -> str:
+        """The alarm's description: the reason, then the missing-data choice and why."""
+        why = f": {self.missing_data_reason}" if self.missing_data_reason else ""
+        return f"{self.reason} (missing data: {self.treat_missing_data}{why})"
+
+    def put_metric_alarm_args(self, topic_arn: str | None, *, period_s: int | None = None) -> dict[str, Any]:
+        """The ``PutMetricAlarm`` request for this alarm, actions to ``topic_arn``. ``period_s``:
+        another period (the embedded stack's scaled rehearsals; CloudWatch takes 10, 20, 30 or
+        multiples of 60)."""
+        period = period_s or self.period_s
         actions = [topic_arn] if topic_arn else []
-        return {
+        args: dict[str, Any] = {
             "AlarmName": self.name,
-            "AlarmDescription": self.reason,
+            "AlarmDescription": self.description,
             "ActionsEnabled": bool(actions),
             "AlarmActions": actions,
             "OKActions": actions,
-            "Namespace": self.namespace,
-            "MetricName": self.metric,
-            "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
-            "Statistic": self.statistic,
-            "Period": self.period_s,
+        }
+        if self.expression:
+            args["Metrics"] = [
+                {
+                    "Id": i.id,
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": i.namespace,
+                            "MetricName": i.metric,
+                            "Dimensions": [{"Name": k, "Value": v} for k, v in i.dimensions],
+                        },
+                        "Period": period,
+                        "Stat": i.statistic,
+                    },
+                    "ReturnData": False,
+                }
+                for i in self.inputs
+            ] + [{"Id": "e1", "Expression": self.expression, "Label": self.name, "ReturnData": True}]
+        else:
+            args |= {
+                "Namespace": self.namespace,
+                "MetricName": self.metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
+                "Statistic": self.statistic,
+                "Period": period,
+            }
+        return args | {
             "EvaluationPeriods": self.evaluation_periods,
             "DatapointsToAlarm": self.datapoints,
             "Threshold": float(self.threshold),
             "ComparisonOperator": self.comparison_operator,
             "TreatMissingData": self.treat_missing_data,
         }
+
+
+#: ids of records-unread's metrics in its expression
+_INCOMING, _READ = "incoming", "read"
 
 
 def topic_name(names: PipelineNames) -> str:
@@ -102,6 +168,9 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             dimensions=stream,
             statistic="Maximum",
             threshold=10 * 60_000,
+            treat_missing_data="ignore",
+            missing_data_reason="no GetRecords, no datapoint: a lag alarm must not clear because the readers died "
+            "(worker-heartbeat and records-unread catch that)",
         ),
         AlarmSpec(
             name=f"{names.application}-millis-behind-latest",
@@ -111,6 +180,9 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             dimensions=app,
             statistic="Maximum",
             threshold=5 * 60_000,
+            treat_missing_data="ignore",
+            missing_data_reason="sent only with records: an idle shard sends none, and a dead processor must not "
+            "clear the alarm (worker-heartbeat catches that)",
         ),
         AlarmSpec(
             name=f"{names.application}-stream-write-throttled",
@@ -120,6 +192,8 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             dimensions=stream,
             statistic="Sum",
             threshold=0,
+            treat_missing_data="notBreaching",
+            missing_data_reason="no puts in a minute, no throttling in it",
         ),
         AlarmSpec(
             name=f"{names.application}-dynamodb-throttled",
@@ -130,6 +204,8 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             statistic="Sum",
             threshold=0,
             datapoints=3,
+            treat_missing_data="notBreaching",
+            missing_data_reason="processors send 0 every minute; none at all means none runs: worker-heartbeat's alarm",
         ),
         AlarmSpec(
             name=f"{names.application}-table-write-throttle-events",
@@ -140,6 +216,9 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             statistic="Sum",
             threshold=0,
             datapoints=3,
+            treat_missing_data="ignore",
+            missing_data_reason="CloudWatch ignores missing data for AWS/DynamoDB metrics whatever is set "
+            "(PutMetricAlarm API reference): say so",
         ),
         AlarmSpec(
             name=f"{names.application}-dead-letters",
@@ -151,6 +230,8 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             threshold=0,
             evaluation_periods=1,
             datapoints=1,
+            treat_missing_data="notBreaching",
+            missing_data_reason="processors send 0 every minute; none at all means none runs: worker-heartbeat's alarm",
         ),
         AlarmSpec(
             name=f"{names.application}-processor-stopped",
@@ -162,6 +243,8 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             threshold=0,
             evaluation_periods=1,
             datapoints=1,
+            treat_missing_data="notBreaching",
+            missing_data_reason="running processors send 0; a stop is sent before the exit, so silence is no stop",
         ),
         AlarmSpec(
             name=f"{names.application}-producer-spool-growing",
@@ -171,6 +254,38 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             dimensions=((m.STREAM, names.stream),),
             statistic="Maximum",
             threshold=64 * MiB,
+            treat_missing_data="notBreaching",
+            missing_data_reason="producers publish only when asked to (metrics_interval_s): no producer, no spool",
+        ),
+        AlarmSpec(
+            name=f"{names.application}-heartbeat",
+            reason="no record processor sent its once-a-minute heartbeat for 3 min: every worker is down or cut off",
+            namespace=m.NAMESPACE,
+            metric=m.WORKER_HEARTBEAT.name,
+            dimensions=app,
+            statistic="Sum",
+            threshold=1,
+            comparison="<",
+            evaluation_periods=3,
+            datapoints=3,
+            treat_missing_data="breaching",
+            missing_data_reason="silence is the signal: a dead worker sends nothing, so no datapoint must page",
+        ),
+        AlarmSpec(
+            name=f"{names.application}-records-unread",
+            reason="records arrive in the stream but GetRecords returned none for 3 min: nobody reads the stream",
+            expression=f"IF(FILL({_READ}, 0) == 0, {_INCOMING}, 0)",
+            inputs=(
+                MathInput(
+                    id=_INCOMING, namespace=KINESIS, metric="IncomingRecords", dimensions=stream, statistic="Sum"
+                ),
+                MathInput(id=_READ, namespace=KINESIS, metric="GetRecords.Records", dimensions=stream, statistic="Sum"),
+            ),
+            threshold=0,
+            evaluation_periods=3,
+            datapoints=3,
+            treat_missing_data="notBreaching",
+            missing_data_reason="no IncomingRecords datapoint: nothing arrived to read; no reads at all is FILLed as 0",
         ),
     ]
 
@@ -181,6 +296,7 @@ AWS_PUBLISHED: frozenset[tuple[str, str, tuple[str, ...]]] = frozenset(
         (KINESIS, "GetRecords.IteratorAgeMilliseconds", ("StreamName",)),
         (KINESIS, "WriteProvisionedThroughputExceeded", ("StreamName",)),
         (KINESIS, "IncomingRecords", ("StreamName",)),
+        (KINESIS, "GetRecords.Records", ("StreamName",)),
         (DYNAMODB, "WriteThrottleEvents", ("TableName",)),
         (DYNAMODB, "ThrottledRequests", ("TableName", "Operation")),
     }
@@ -192,9 +308,19 @@ def watched(spec: AlarmSpec) -> tuple[str, str, tuple[str, ...]]:
     return spec.namespace, spec.metric, tuple(name for name, _ in spec.dimensions)
 
 
+def watched_all(spec: AlarmSpec) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(namespace, metric, dimension names) of every metric ``spec`` reads (its inputs for metric math)."""
+    if not spec.expression:
+        return [watched(spec)]
+    return [(i.namespace, i.metric, tuple(name for name, _ in i.dimensions)) for i in spec.inputs]
+
+
 def is_published(spec: AlarmSpec) -> bool:
-    """Whether somebody publishes the metric ``spec`` watches (nicelist or AWS)."""
-    namespace, metric, dimension_names = watched(spec)
-    if namespace == m.NAMESPACE:
-        return (metric, dimension_names) in m.PUBLISHED
-    return (namespace, metric, dimension_names) in AWS_PUBLISHED
+    """Whether somebody publishes every metric ``spec`` watches (nicelist or AWS)."""
+    for namespace, metric, dimension_names in watched_all(spec):
+        if namespace == m.NAMESPACE:
+            if (metric, dimension_names) not in m.PUBLISHED:
+                return False
+        elif (namespace, metric, dimension_names) not in AWS_PUBLISHED:
+            return False
+    return True

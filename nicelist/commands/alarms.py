@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 HELP = "show or apply (idempotently) the CloudWatch alarms and their SNS topic"
 
@@ -22,6 +23,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="show: the definitions as JSON")
 
 
+def _watches(spec: Any) -> list[str]:
+    """What the alarm reads: its metric and statistic, or its expression and the metrics in it."""
+
+    def metric(namespace: str, name: str, dimensions: Any, statistic: str) -> str:
+        return f"{namespace} {name} [{','.join(f'{k}={v}' for k, v in dimensions)}] {statistic}"
+
+    if not spec.expression:
+        return [metric(spec.namespace, spec.metric, spec.dimensions, spec.statistic)]
+    lines = [f"metric math {spec.expression}"]
+    return lines + [f"  {i.id} = {metric(i.namespace, i.metric, i.dimensions, i.statistic)}" for i in spec.inputs]
+
+
 def run(args: argparse.Namespace) -> int:
     from admin.alarms import alarm_specs, apply_alarms, ensure_topic, topic_name
     from foundation.settings import AwsSettings, PipelineNames
@@ -33,13 +46,15 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps([s.put_metric_alarm_args(None) for s in specs], indent=2))
             return 0
         for spec in specs:
-            dims = ",".join(f"{k}={v}" for k, v in spec.dimensions)
             print(f"{spec.name}")
+            for line in _watches(spec):
+                print(f"  {line}")
             print(
-                f"  {spec.namespace} {spec.metric} [{dims}] {spec.statistic} {spec.comparison} {spec.threshold:g}"
-                f" in {spec.datapoints} of {spec.evaluation_periods} x {spec.period_s} s"
+                f"  {spec.comparison} {spec.threshold:g} in {spec.datapoints} of {spec.evaluation_periods}"
+                f" x {spec.period_s} s"
             )
             print(f"  why: {spec.reason}")
+            print(f"  missing data: {spec.treat_missing_data}: {spec.missing_data_reason}")
         print(f"actions: SNS topic {topic_name(names)} (see docs/OPERATIONS.md, 'Alarms')")
         return 0
     aws = AwsSettings.from_env(endpoint_url=args.endpoint)

@@ -14,6 +14,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from localaws import add_limits_arguments
 
     add_limits_arguments(parser)
+    parser.add_argument(
+        "--alarm-interval",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="evaluate the CloudWatch alarms every S seconds and notify their SNS topics' local subscribers "
+        "(SQS queues, loopback HTTP); 0: never (default %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +42,12 @@ def run(args: argparse.Namespace) -> int:
             )
         print("then: nicelist provision", flush=True)
 
-    config = ServerConfig(host=args.host, port=args.port, kinesis_fixes=not args.no_kinesis_fixes, limits=limits)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        kinesis_fixes=not args.no_kinesis_fixes,
+        limits=limits,
+        alarm_interval_s=args.alarm_interval,
+    )
     serve(config, on_ready=announce)
     return 0

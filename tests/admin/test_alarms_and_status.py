@@ -129,3 +129,19 @@ def test_status_renders_leases_per_worker_and_firing_alarms() -> None:
     )
     text = status.render()
     assert "w1: 2" in text and "(unowned): 1" in text and "FIRING: a" in text and "dead letters 2" in text
+
+
+def test_every_alarm_states_its_missing_data_choice_and_silence_pages(capsys: pytest.CaptureFixture[str]) -> None:
+    specs = alarm_specs(NAMES)
+    assert all(s.missing_data_reason for s in specs), [s.name for s in specs if not s.missing_data_reason]
+    assert main(["alarms", "show", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    breaching = [a for a in shown if a["TreatMissingData"] == "breaching"]
+    assert [a["MetricName"] for a in breaching] == [m.WORKER_HEARTBEAT.name]
+    assert all("missing data: " in a["AlarmDescription"] for a in shown)
+    unread = next(a for a in shown if "Metrics" in a)  # records-unread: metric math, no single metric
+    assert {q["Id"] for q in unread["Metrics"]} == {"incoming", "read", "e1"} and "MetricName" not in unread
+    with pytest.raises(ValueError):  # one metric or an expression, not both, not neither
+        replace(specs[0], expression="m1")
+    with pytest.raises(ValueError):
+        replace(specs[0], treat_missing_data="sometimes")

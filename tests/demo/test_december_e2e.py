@@ -50,6 +50,7 @@ def test_short_rehearsal_throttles_scales_up_and_loses_nothing(
     assert "lost (delivered, unarchived): 0" in out.splitlines()
     assert _number(r"^throttled puts: (\d+)", out) > 0
     assert _number(r"^autoscaler decisions: \d+ \((\d+) scale-up", out) >= 1
+    assert _number(r"^alarm notifications delivered: (\d+)", out) >= 1
     assert "events produced (delivered):  4000" in out
     assert "reconcile:                    AGREE" in out
     page = report.read_text()

@@ -94,3 +94,9 @@ def test_the_template_creates_on_the_embedded_stack_and_provision_agrees(
     assert main(["provision", *where, "--stream", names.stream, "--table", names.table, "--bucket", names.bucket]) == 0
     created = [line for line in capsys.readouterr().out.splitlines() if "created" in line]
     assert created == [], f"provision created what the template should have: {created}"
+
+
+def test_the_template_carries_the_alarm_that_pages_on_silence() -> None:
+    alarms = [a["Properties"] for a in _of_type(template(NAMES), "AWS::CloudWatch::Alarm")]
+    assert [a["MetricName"] for a in alarms if a["TreatMissingData"] == "breaching"] == ["WorkerHeartbeat"]
+    assert any("Metrics" in a for a in alarms)  # records-unread, metric math
