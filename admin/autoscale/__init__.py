@@ -12,7 +12,7 @@ acts through the reshard executor.
 import logging
 
 from admin.autoscale._controller import METRICS_NAMESPACE, AutoscaleConfig, Autoscaler, DecisionRecord
-from admin.autoscale._lock import LockLostError, StreamLock, lock_table_name
+from admin.autoscale._lock import LOCK_KEY, LockLostError, StreamLock, lock_table_name
 from admin.autoscale._model import (
     Decision,
     Floor,
@@ -29,6 +29,7 @@ from admin.autoscale._state import AutoscaleState, InFlight, StateStore
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "LOCK_KEY",
     "METRICS_NAMESPACE",
     "AutoscaleConfig",
     "AutoscaleState",
