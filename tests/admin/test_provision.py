@@ -25,9 +25,8 @@ from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (share
 
 
 def _names() -> PipelineNames:
-    return PipelineNames(
-        stream=unique_name("prov"), table=unique_name("prov"), bucket=unique_name("prov"), application=unique_name("app")
-    )
+    prefix = unique_name("prov")
+    return PipelineNames(stream=prefix, table=f"{prefix}-t", bucket=f"{prefix}-b", application=f"{prefix}-app")
 
 
 def _settings(stack: LocalAWS) -> AwsSettings:
