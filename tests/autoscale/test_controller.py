@@ -130,8 +130,8 @@ def test_the_halves_of_a_split_and_the_hot_key_sample(limited_aws: LocalAWS) -> 
     halves = split_parents(topology)
     assert sorted(halves.values()) == [first, first] and len(halves) == 2
     since = datetime.now(UTC) - timedelta(seconds=5)
-    kinesis.put_records(StreamName=stream, Records=[{"Data": b"x", "PartitionKey": "santa"} for _ in range(3)])
     hot = kinesis.put_record(StreamName=stream, Data=b"x", PartitionKey="santa")["ShardId"]
+    kinesis.put_records(StreamName=stream, Records=[{"Data": b"x", "PartitionKey": "santa"} for _ in range(3)])
     # limits mode refuses some of them: every record that got in carries the one key
     sampled = sample_hot_key(kinesis, stream, hot, since=since)
     assert re.fullmatch(r"hot key 'santa': (\d+) of \1 sampled records", sampled), sampled
