@@ -174,6 +174,7 @@ class Autoscaler:
             now=now,
             period_s=config.period_s,
             periods=config.policy.window_periods,
+            rate_periods=config.policy.down_periods,
         )
         observation = Observation(
             now=now,

@@ -64,9 +64,11 @@ def read_loads(
     period_s: int,
     periods: int,
     grace_s: float | None = None,
+    rate_periods: int | None = None,
 ) -> tuple[list[PeriodLoad | None], dict[str, ShardRate]]:
     """The last ``periods`` complete periods of the stream (oldest first; None: no data) and each
-    shard's average rate over the periods it has data for."""
+    shard's average rate over the periods it has data for among the last ``rate_periods``
+    (default: all ``periods``; the policy reads shard rates over its scale-down window)."""
     grace = min(period_s / 4, 30.0) if grace_s is None else grace_s
     start, end = window(now, period_s, periods, grace)
     queries = [_query(name, stream, metric, stat, period_s, None) for name, metric, stat in _STREAM_METRICS]
@@ -95,7 +97,8 @@ def read_loads(
                 break
             kwargs["NextToken"] = token
 
-    return _loads(series, start, period_s, periods), _rates(series, shard_ids, period_s)
+    first = periods - min(periods, rate_periods or periods)
+    return _loads(series, start, period_s, periods), _rates(series, shard_ids, period_s, first)
 
 
 def _loads(
@@ -120,11 +123,16 @@ def _loads(
     return loads
 
 
-def _rates(series: dict[str, dict[int, float]], shard_ids: Sequence[str], period_s: int) -> dict[str, ShardRate]:
-    """Each shard's average over the periods it has data for (a new shard is not diluted)."""
+def _rates(
+    series: dict[str, dict[int, float]], shard_ids: Sequence[str], period_s: int, first: int
+) -> dict[str, ShardRate]:
+    """Each shard's average over the periods from slot ``first`` it has data for (a new shard is
+    not diluted by the periods before it existed)."""
     rates: dict[str, ShardRate] = {}
     for index, shard_id in enumerate(shard_ids):
-        parts = [series.get(f"{kind}{index}", {}) for kind in "rbt"]
+        parts = [
+            {slot: value for slot, value in series.get(f"{kind}{index}", {}).items() if slot >= first} for kind in "rbt"
+        ]
         slots = set().union(*parts)
         if not slots:
             continue  # no data: unknown

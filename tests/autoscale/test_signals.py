@@ -58,6 +58,8 @@ def test_periods_are_slotted_by_timestamp_and_missing_ones_are_unknown() -> None
     assert loads[2].start == p[2]
     # a shard's rate is over the periods it has data for; a shard without any has none
     assert rates["shardId-1"].records_per_s == 15.0 and "shardId-2" not in rates
+    _, recent = read_loads(cloudwatch, "s", ["shardId-1"], now=NOW, period_s=10, periods=3, rate_periods=1)
+    assert recent["shardId-1"].records_per_s == 20.0  # the last period only
     assert cloudwatch.calls[0]["ScanBy"] == "TimestampAscending"
 
 
