@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from admin.autoscale import AutoscaleConfig, Autoscaler, DecisionRecord, ShardLimits
+from admin.autoscale import AutoscaleConfig, Autoscaler, DecisionRecord, ShardLimits, StreamLock, lock_table_name
 from foundation.progress import Progress
 
 from ._december_model import (
@@ -58,6 +58,8 @@ class _Rehearsal:
                 poll_interval_s=0.5,
             ),
             on_decision=self._decided,
+            # one autoscaler per stream, as in production (provision creates the lock table)
+            lock=StreamLock(stack.client("dynamodb"), lock_table_name(config.demo.names.application), self._stream),
         )
         self._producer_throttled = 0
 
