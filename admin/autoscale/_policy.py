@@ -312,7 +312,7 @@ class _Rules:
         up = self._up(hot) if self.settled else None
         if up is not None:
             return up
-        down = self._down()
+        down = self._down(hot)
         if down is not None:
             return down
         unknown = sum(1 for p in self.inputs.periods if p is None)
@@ -398,7 +398,7 @@ class _Rules:
             )
         return self._decision("none", self.n, f"{why}, but the UpdateShardCount quota is used up")
 
-    def _down(self) -> Decision | None:
+    def _down(self, hot: HotShard | None) -> Decision | None:
         config, obs, n = self.config, self.obs, self.n
         quiet_since = max((t for t in (obs.last_change_at, obs.created_at) if t is not None), default=None)
         cooled = quiet_since is None or (obs.now - quiet_since).total_seconds() >= config.cool_off_s
@@ -425,7 +425,10 @@ class _Rules:
         # a shard above the target (a hot key, a hot range): uniform scaling would re-spread the
         # hash ranges blindly and could pile hot keys together again; merge cold pairs only
         skewed = any(shard_demand(self.limits, rate) > config.target_utilisation for rate in rates.values())
-        pairs = cold_pairs(config, self.limits, obs, rates, n - target) if config.prefer_merges or skewed else []
+        # a hot key's two halves stay apart: merged, the hot half would be split again
+        keep = {hot.shard_id, hot.sibling or ""} if hot is not None and hot.key else set()
+        merging = config.prefer_merges or skewed
+        pairs = cold_pairs(config, self.limits, obs, rates, n - target, keep=keep) if merging else []
         if pairs and (kept or skewed or (len(pairs) == n - target and 2 * len(pairs) <= n)):
             cheaper = (
                 "UpdateShardCount calls kept for spikes"

@@ -3,7 +3,7 @@ key) and the cold adjacent pairs worth merging."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -84,14 +84,20 @@ def hot_shard(
 
 
 def cold_pairs(
-    config: PolicyConfig, limits: ShardLimits, obs: Observation, rates: Mapping[str, ShardRate], wanted: int
+    config: PolicyConfig,
+    limits: ShardLimits,
+    obs: Observation,
+    rates: Mapping[str, ShardRate],
+    wanted: int,
+    *,
+    keep: Collection[str] = (),
 ) -> list[tuple[str, str]]:
     """Up to ``wanted`` disjoint adjacent pairs, coldest first, each pair's demand together under
-    ``target_utilisation`` of one shard; shards without data are never merged (unknown)."""
+    ``target_utilisation`` of one shard; shards without data (unknown) and ``keep`` are never merged."""
     order = list(obs.open_shard_ids)
     candidates = []
     for low, high in zip(order, order[1:], strict=False):
-        if low in rates and high in rates:
+        if low in rates and high in rates and low not in keep and high not in keep:
             load = shard_demand(limits, rates[low]) + shard_demand(limits, rates[high])
             if load < config.target_utilisation:
                 candidates.append((load, low, high))

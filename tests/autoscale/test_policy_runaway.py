@@ -142,3 +142,13 @@ def test_no_series_breaks_a_quota_or_max_shards_and_none_raises(
         account_limit=account,
         shard_metrics=shard_metrics,
     )
+
+
+def test_a_hot_key_under_the_limit_is_split_once_and_its_halves_are_never_merged_back() -> None:
+    # one key at 90% of a shard's limit (no throttling), the rest of the stream quiet: the cold
+    # half of its split must not be merged away (the hot half would be split again, every cool-off)
+    config = PolicyConfig(cool_off_s=600.0)
+    run = simulate(config, LIMITS, 16, lambda _: Load(uniform=400, hot=((0.01, 900.0),)), 24 * 60)
+    actions = [d.action for _, d in run.changes]
+    assert actions[0] == "split" and set(actions[1:]) == {"merge"} and run.calls == []
+    assert max(run.shards) == 17 and run.end < 17  # the quiet rest merged, the hot key's halves kept
