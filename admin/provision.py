@@ -10,6 +10,8 @@ that exists with another shard count is reported and left alone: ``nicelist resh
   key ``alias/aws/kinesis`` unless another key is given; opt out with ``stream_encryption=False``);
 - table: hash key ``kid_id`` (S), on-demand (PAY_PER_REQUEST); DynamoDB encrypts at rest always;
   point-in-time recovery and deletion protection on (each can be opted out of);
+- the autoscaler's lock table ``<application>-autoscale-lock``: hash key ``stream`` (S), on-demand
+  (one lease item per stream: one autoscaler at a time, see ``admin.autoscale``);
 - bucket: default encryption (SSE-S3 AES256 unless a KMS key is given), all four public access
   blocks on, versioning on (opt-out), and a bucket policy that denies every request not sent over
   TLS (``aws:SecureTransport`` false), merged into any policy the bucket already has. Against a
@@ -38,6 +40,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from admin.autoscale import LOCK_KEY, lock_table_name
 from foundation.aws_errors import error_code
 from foundation.polling import PollTimeout, wait_until
 from foundation.settings import AwsSettings, PipelineNames
@@ -157,6 +160,7 @@ def provision(
         point_in_time_recovery=config.point_in_time_recovery,
         deletion_protection=config.deletion_protection,
     )
+    ensure_lock_table(dynamodb, lock_table_name(names.application), report, waiter)
     s3 = make("s3")
     ensure_bucket(s3, names.bucket, aws.region, report, waiter, kms_key_id=config.bucket_kms_key_id)
     if config.bucket_versioning:
@@ -245,6 +249,23 @@ def ensure_table(
                 raise ProvisionError(f"cannot create table {name}: {exc}") from exc
     table = waiter.until(f"table {name} ACTIVE", lambda: _active_table(dynamodb, name))
     _check_table_schema(name, table, report)
+
+
+def ensure_lock_table(dynamodb: Any, name: str, report: ProvisionReport, waiter: _Waiter) -> None:
+    """The autoscaler's lock table (one small item per stream; nothing to protect or restore)."""
+    if _describe_table(dynamodb, name) is None:
+        try:
+            dynamodb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": LOCK_KEY, "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": LOCK_KEY, "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            report.did(f"created table {name} (the autoscaler's lock: hash key {LOCK_KEY} S, on-demand)")
+        except ClientError as exc:
+            if error_code(exc) != "ResourceInUseException":
+                raise ProvisionError(f"cannot create table {name}: {exc}") from exc
+    waiter.until(f"table {name} ACTIVE", lambda: _active_table(dynamodb, name))
 
 
 def ensure_table_protection(

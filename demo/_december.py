@@ -4,8 +4,9 @@ shards, and the autoscaler, not a human, grows the stream.
 
 Producers get throttled and keep events in their spools, the autoscaler sees sustained
 throttling in the stack's AWS/Kinesis metrics and scales up through the reshard executor, lag
-returns to near zero, and the plain demo's checks (every delivered event archived, the table
-agreeing with the archive) still hold. A sampler records the run once a second for the report.
+returns to near zero, after a scaled cool-off it merges the cold shards back down, and the
+plain demo's checks (every delivered event archived, the table agreeing with the archive) still
+hold. A sampler records the run once a second for the report.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from admin.autoscale import AutoscaleConfig, Autoscaler, DecisionRecord, ShardLimits
+from admin.autoscale import AutoscaleConfig, Autoscaler, DecisionRecord, ShardLimits, StreamLock, lock_table_name
 from foundation.progress import Progress
 
 from ._december_alarms import RehearsalAlarms
@@ -60,6 +61,8 @@ class _Rehearsal:
                 poll_interval_s=0.5,
             ),
             on_decision=self._decided,
+            # one autoscaler per stream, as in production (provision creates the lock table)
+            lock=StreamLock(stack.client("dynamodb"), lock_table_name(config.demo.names.application), self._stream),
         )
         self._producer_throttled = 0
         self.alarms = RehearsalAlarms(stack, config.demo.names, config.metrics_period_s)
@@ -135,7 +138,8 @@ def run_december(
     progress: Progress | None = None,
     say: Callable[[str], None] = lambda line: log.info("%s", line),
 ) -> DecemberSummary:
-    """Run the rehearsal; the summary's ``ok`` says nothing was lost AND the stream scaled itself."""
+    """Run the rehearsal; the summary's ``ok`` says nothing was lost AND the stream scaled itself
+    up and back down."""
     try:
         from localaws import LimitsConfig, LocalAWS, StackConfig
     except ImportError as exc:  # moto/hypercorn are the "local" extra

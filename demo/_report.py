@@ -37,6 +37,17 @@ def _rates(samples: Sequence[Sample], attribute: str, window_s: float = 5.0) -> 
     return points
 
 
+#: marker labels of the autoscaler's scale-downs (drawn green and named)
+_DOWN = ("scale-down", "merge")
+
+
+def _marker_colour(label: str) -> str:
+    """Alarms red, OK again and scale-downs green, other changes grey."""
+    if label.startswith(_DOWN):
+        return "#2ca02c"
+    return _MARKER_COLOURS.get(label.split(":", 1)[0], "#999")
+
+
 def _nice_max(value: float) -> float:
     """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least ``value``."""
     if value <= 0:
@@ -83,11 +94,12 @@ def svg_chart(title: str, unit: str, series: Sequence[Series], markers: Sequence
         f'text-anchor="middle">{html.escape(unit)}</text>'
     )
     for x, label in markers:
-        stroke = _MARKER_COLOURS.get(label.split(":", 1)[0], "#999")
         parts.append(
-            f'<line x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" stroke="{stroke}" '
-            f'stroke-dasharray="4 3"><title>{html.escape(label)}</title></line>'
+            f'<line x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+            f'stroke="{_marker_colour(label)}" stroke-dasharray="4 3"><title>{html.escape(label)}</title></line>'
         )
+        if label.startswith(_DOWN):  # the way back down after the spike, named on the chart
+            parts.append(f'<text x="{px(x) + 3:.1f}" y="{_TOP + 12}" fill="#2ca02c">{html.escape(label)}</text>')
     legend_x = _LEFT + plot_w
     for index, (name, colour, points) in enumerate(series):
         if points:
@@ -136,7 +148,7 @@ def render_report(summary: DecemberSummary, config: DecemberConfig) -> str:
             markers,
         ),
         svg_chart(
-            "Open shards (dashed lines: autoscaler changes, spike start and end; alarms red, OK again green)",
+            "Open shards (dashed: autoscaler changes, spike start and end; alarms red; OK and scale-downs green)",
             "shards",
             [("open shards", "#ff7f0e", [(s.t, float(s.open_shards)) for s in samples])],
             markers,

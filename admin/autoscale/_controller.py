@@ -4,6 +4,12 @@ act through the reshard executor. ``step()`` is one decision (``--once``); ``run
 Clients, the wall clock and the sleep are injected. A change is recorded as in flight before
 its first call and cleared after the stream is ACTIVE again, so a crash mid-reshard is
 finished (not repeated) by the next start: the executor re-reads the stream before each call.
+
+With a :class:`StreamLock`, a step acts only while this autoscaler holds the stream's lease
+(taken or renewed at the start of every step and while a reshard is awaited; released by
+``release()`` and at the end of ``run()``); without it, it stands by and says who holds it.
+A decision naming a hot-key shard is answered by sampling that shard's latest records once
+(GetShardIterator AT_TIMESTAMP + one GetRecords) to name the key in the reason.
 """
 
 from __future__ import annotations
@@ -11,22 +17,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from admin.autoscale._policy import Decision, Observation, PolicyConfig, QuotaState, ShardLimits, decide
+from admin.autoscale._lock import LockLostError, StreamLock
+from admin.autoscale._model import Decision, Observation, QuotaState, ShardLimits
+from admin.autoscale._policy import PolicyConfig, decide
 from admin.autoscale._signals import read_loads
 from admin.autoscale._state import AutoscaleState, InFlight, StateStore
 from admin.reshard import (
     ClosedShardError,
+    NotAdjacentError,
     ReshardConfig,
     Resharder,
     ReshardError,
+    Topology,
     UnknownShardError,
     UpdateShardCount,
     update_shard_count_targets,
@@ -77,7 +88,8 @@ class DecisionRecord:
     at: datetime
     open_shards: int
     decision: Decision
-    #: what acting on it did: "dry run", "done", "no change", or "FAILED: ..."
+    #: what acting on it did: "dry run", "done", "no change", "standby" (another autoscaler
+    #: holds the lock), or "FAILED: ..."
     outcome: str
 
 
@@ -91,6 +103,7 @@ class Autoscaler:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         on_decision: Callable[[DecisionRecord], None] | None = None,
+        lock: StreamLock | None = None,
     ) -> None:
         self.kinesis = kinesis
         self.cloudwatch = cloudwatch
@@ -100,12 +113,16 @@ class Autoscaler:
         self.state: AutoscaleState = self._store.load()
         self._on_decision = on_decision
         self.history: list[DecisionRecord] = []
+        self.lock = lock
+        self._sleep = sleep
+        #: hot-key shard -> what sampling it found (sampled once)
+        self._hot_keys: dict[str, str] = {}
         self.resharder = Resharder(
             kinesis,
             ReshardConfig(
                 stream=config.stream, wait_timeout_s=config.wait_timeout_s, poll_interval_s=config.poll_interval_s
             ),
-            sleep=sleep,
+            sleep=self._sleep_holding_lock,
             progress=lambda line: logger.info("reshard: %s", line),
         )
 
@@ -120,9 +137,24 @@ class Autoscaler:
         self._execute(flight)
         return True
 
+    def _sleep_holding_lock(self, seconds: float) -> None:
+        """The executor's sleep while it waits for ACTIVE: keeps the lease alive."""
+        if self.lock is not None:
+            self.lock.renew_or_raise()
+        self._sleep(seconds)
+
+    def release(self) -> None:
+        """Give the stream's lease back (the end of ``--once`` and of ``run()``)."""
+        if self.lock is not None:
+            self.lock.release()
+
     def step(self) -> DecisionRecord:
         """Observe, decide, publish, act (unless dry run); one decision."""
         config = self.config
+        if self.lock is not None and not self.lock.acquire():
+            now = self._now()
+            why = f"standing by: the autoscale lock on {config.stream} is held by {self.lock.describe_holder()}"
+            return self._record(now, 0, Decision(action="none", target=0, reason=why), "standby")
         self.resume()
         now = self._now()
         self.state.prune(now)
@@ -132,7 +164,7 @@ class Autoscaler:
             decision = Decision(action="none", target=open_shards, reason=f"stream is {summary.status}: waiting")
             return self._record(now, open_shards, decision, "no change")
         topology = self.resharder.topology()
-        open_ids = [shard.shard_id for shard in topology.open]
+        open_ids = [shard.shard_id for shard in topology.open]  # hash-key order
         open_shards = len(open_ids)
         account = self.resharder.limits()
         loads, rates = read_loads(
@@ -142,6 +174,7 @@ class Autoscaler:
             now=now,
             period_s=config.period_s,
             periods=config.policy.window_periods,
+            rate_periods=config.policy.down_periods,
         )
         observation = Observation(
             now=now,
@@ -156,8 +189,12 @@ class Autoscaler:
             ),
             last_change_at=self.state.last_change_at,
             created_at=summary.created_at,
+            open_shard_ids=open_ids,
+            split_parents=split_parents(topology),
         )
         decision = decide(config.policy, config.limits, observation)
+        if decision.hot_key_shard is not None:
+            decision = self._name_hot_key(decision, now)
         if not decision.changes:
             outcome = "no change"
         elif config.dry_run:
@@ -167,8 +204,10 @@ class Autoscaler:
         return self._record(now, open_shards, decision, outcome)
 
     def _act(self, decision: Decision, open_shards: int) -> str:
-        flight = InFlight(action=decision.action, target=decision.target, shard_id=decision.shard_id)
-        if decision.action != "split":
+        flight = InFlight(
+            action=decision.action, target=decision.target, shard_id=decision.shard_id, merges=decision.merges
+        )
+        if decision.action in ("scale-up", "scale-down"):
             # counted before the call: a call whose answer was lost still used the quota
             calls = len(update_shard_count_targets(open_shards, decision.target))
             self.state.update_calls.extend([self._now()] * calls)
@@ -176,7 +215,7 @@ class Autoscaler:
         self._store.save(self.state)
         try:
             self._execute(flight)
-        except (ReshardError, ClientError) as exc:
+        except (ReshardError, ClientError, LockLostError) as exc:
             code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
             logger.error("autoscale %s to %s failed: %s (%s)", decision.action, decision.target, code, exc)
             return f"FAILED: {code}: {exc}"
@@ -185,14 +224,22 @@ class Autoscaler:
     def _execute(self, flight: InFlight) -> None:
         resharder = self.resharder
         resharder.wait_active()
-        try:
-            if flight.action == "split":
-                assert flight.shard_id is not None
-                plan = resharder.plan_split(flight.shard_id)
-            else:
-                plan = resharder.plan_scale(flight.target, method="update-shard-count")
-        except (ClosedShardError, UnknownShardError):
-            plan = None  # the split happened before the crash
+        if flight.action == "merge":
+            for low, high in flight.merges:
+                try:
+                    resharder.execute(resharder.plan_merge(low, high))
+                except (ClosedShardError, UnknownShardError, NotAdjacentError):
+                    logger.info("merge of %s and %s already done (or no longer possible): skipped", low, high)
+            plan = None
+        else:
+            try:
+                if flight.action == "split":
+                    assert flight.shard_id is not None
+                    plan = resharder.plan_split(flight.shard_id)
+                else:
+                    plan = resharder.plan_scale(flight.target, method="update-shard-count")
+            except (ClosedShardError, UnknownShardError):
+                plan = None  # the split happened before the crash
         if plan is not None:
             result = resharder.execute(plan)
             extra = sum(1 for step in result.completed if isinstance(step, UpdateShardCount)) - len(plan.steps)
@@ -201,6 +248,17 @@ class Autoscaler:
         self.state.in_flight = None
         self.state.last_change_at = self._now()
         self._store.save(self.state)
+
+    def _name_hot_key(self, decision: Decision, now: datetime) -> Decision:
+        """The decision with the hot shard's sampled key in its reason (sampled once per shard)."""
+        shard = decision.hot_key_shard
+        assert shard is not None
+        if shard not in self._hot_keys:
+            self._hot_keys[shard] = sample_hot_key(
+                self.kinesis, self.config.stream, shard, since=now - timedelta(seconds=self.config.period_s)
+            )
+            logger.warning("autoscale %s: hot shard %s: %s", self.config.stream, shard, self._hot_keys[shard])
+        return replace(decision, reason=f"{decision.reason}; {self._hot_keys[shard]}")
 
     def _record(self, now: datetime, open_shards: int, decision: Decision, outcome: str) -> DecisionRecord:
         record = DecisionRecord(at=now, open_shards=open_shards, decision=decision, outcome=outcome)
@@ -216,7 +274,7 @@ class Autoscaler:
             outcome,
             decision.reason,
         )
-        if self.config.publish_metrics:
+        if self.config.publish_metrics and outcome != "standby":
             self._publish(record)
         if self._on_decision is not None:
             self._on_decision(record)
@@ -259,14 +317,46 @@ class Autoscaler:
     def run(self, stop: threading.Event, *, max_steps: int | None = None) -> list[DecisionRecord]:
         """Decide every ``interval_s`` until ``stop`` is set (or ``max_steps`` decisions)."""
         steps = 0
-        while not stop.is_set():
-            began = time.monotonic()
+        try:
+            while not stop.is_set():
+                began = time.monotonic()
+                try:
+                    self.step()
+                except (ReshardError, ClientError, BotoCoreError, LockLostError) as exc:  # try again
+                    logger.error("autoscale step failed (will try again): %s", exc)
+                steps += 1
+                if max_steps is not None and steps >= max_steps:
+                    break
+                stop.wait(max(0.0, self.config.every_s - (time.monotonic() - began)))
+        finally:
             try:
-                self.step()
-            except (ReshardError, ClientError, BotoCoreError) as exc:  # AWS or the network: try again
-                logger.error("autoscale step failed (will try again): %s", exc)
-            steps += 1
-            if max_steps is not None and steps >= max_steps:
-                break
-            stop.wait(max(0.0, self.config.every_s - (time.monotonic() - began)))
+                self.release()
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("releasing the autoscale lock failed (it expires on its own): %s", exc)
         return self.history
+
+
+def split_parents(topology: Topology) -> dict[str, str]:
+    """Open shard -> the shard it was split from, for the two halves of a split still both open."""
+    halves: dict[str, list[str]] = {}
+    for shard in topology.open:
+        if shard.parent_id is not None and shard.adjacent_parent_id is None:
+            halves.setdefault(shard.parent_id, []).append(shard.shard_id)
+    return {child: parent for parent, children in halves.items() if len(children) == 2 for child in children}
+
+
+def sample_hot_key(kinesis: Any, stream: str, shard_id: str, *, since: datetime, limit: int = 1000) -> str:
+    """Which partition key fills ``shard_id``: one GetRecords from ``since`` (a read that shares
+    the shard's 5 calls/s with the consumers, made once per hot shard)."""
+    try:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream, ShardId=shard_id, ShardIteratorType="AT_TIMESTAMP", Timestamp=since
+        )["ShardIterator"]
+        records = kinesis.get_records(ShardIterator=iterator, Limit=limit).get("Records", [])
+    except ClientError as exc:
+        return f"the hot key could not be sampled ({error_code(exc)})"
+    keys = Counter(str(record.get("PartitionKey", "")) for record in records)
+    if not keys:
+        return "no records to sample the hot key from"
+    key, count = keys.most_common(1)[0]
+    return f"hot key {key!r}: {count} of {len(records)} sampled records"

@@ -2,19 +2,25 @@
 
 Stream-level IncomingRecords, IncomingBytes, WriteProvisionedThroughputExceeded (Sum) and
 GetRecords.IteratorAgeMilliseconds (Maximum) for the last N complete periods, and each open
-shard's IncomingRecords and IncomingBytes over the same window (enhanced shard-level
-monitoring; without it, no hot-shard splits). Periods are aligned to multiples of the period
-since the epoch, as the embedded stack publishes them and as CloudWatch aggregates them.
+shard's IncomingRecords, IncomingBytes and WriteProvisionedThroughputExceeded over the same
+window (enhanced shard-level monitoring; without it, no hot-shard splits and no merges). Periods
+are aligned to multiples of the period since the epoch, as the embedded stack publishes them and
+as CloudWatch aggregates them.
+
+A period with no datapoint for IncomingRecords, IncomingBytes or throttled records is unknown
+(``None``), never zero: a CloudWatch gap must not read as an idle stream. A shard with no
+datapoint in the window has no rate (absent). Values are passed on as read: the policy ignores
+and logs NaN, infinite and negative ones.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from admin.autoscale._policy import PeriodLoad, ShardRate
+from admin.autoscale._model import PeriodLoad, ShardRate
 
 NAMESPACE = "AWS/Kinesis"
 #: GetMetricData accepts at most 500 queries per call
@@ -58,15 +64,18 @@ def read_loads(
     period_s: int,
     periods: int,
     grace_s: float | None = None,
-) -> tuple[list[PeriodLoad], dict[str, ShardRate]]:
-    """The last ``periods`` complete periods of the stream (oldest first) and each shard's
-    average rate over them. A trailing period without any datapoint is dropped (not published yet)."""
+    rate_periods: int | None = None,
+) -> tuple[list[PeriodLoad | None], dict[str, ShardRate]]:
+    """The last ``periods`` complete periods of the stream (oldest first; None: no data) and each
+    shard's average rate over the periods it has data for among the last ``rate_periods``
+    (default: all ``periods``; the policy reads shard rates over its scale-down window)."""
     grace = min(period_s / 4, 30.0) if grace_s is None else grace_s
     start, end = window(now, period_s, periods, grace)
     queries = [_query(name, stream, metric, stat, period_s, None) for name, metric, stat in _STREAM_METRICS]
     for index, shard_id in enumerate(shard_ids):
         queries.append(_query(f"r{index}", stream, "IncomingRecords", "Sum", period_s, shard_id))
         queries.append(_query(f"b{index}", stream, "IncomingBytes", "Sum", period_s, shard_id))
+        queries.append(_query(f"t{index}", stream, "WriteProvisionedThroughputExceeded", "Sum", period_s, shard_id))
     series: dict[str, dict[int, float]] = {}
     for offset in range(0, len(queries), _QUERIES_PER_CALL):
         kwargs: dict[str, Any] = {
@@ -88,29 +97,49 @@ def read_loads(
                 break
             kwargs["NextToken"] = token
 
-    def value(name: str, slot: int) -> float:
-        return series.get(name, {}).get(slot, 0.0)
+    first = periods - min(periods, rate_periods or periods)
+    return _loads(series, start, period_s, periods), _rates(series, shard_ids, period_s, first)
 
-    loads = [
-        PeriodLoad(
-            records=value("records", slot),
-            bytes=value("bytes", slot),
-            throttled_records=value("throttled", slot),
-            iterator_age_ms=series.get("age", {}).get(slot),
+
+def _loads(
+    series: dict[str, dict[int, float]], start: datetime, period_s: int, periods: int
+) -> list[PeriodLoad | None]:
+    loads: list[PeriodLoad | None] = []
+    for slot in range(periods):
+        found = {name: series.get(name, {}).get(slot) for name in ("records", "bytes", "throttled")}
+        written = found["records"] is not None and found["bytes"] is not None
+        if not written and not found["throttled"]:
+            loads.append(None)  # no data: unknown, not zero (all refused counts as data)
+            continue
+        loads.append(
+            PeriodLoad(
+                records=found["records"] or 0.0,
+                bytes=found["bytes"] or 0.0,
+                throttled_records=found["throttled"] or 0.0,
+                iterator_age_ms=series.get("age", {}).get(slot),
+                start=start + timedelta(seconds=slot * period_s),
+            )
         )
-        for slot in range(periods)
-    ]
-    if loads and not any(slot == periods - 1 for points in series.values() for slot in points):
-        loads.pop()
-    seconds = max(len(loads), 1) * period_s
-    rates = {
-        shard_id: ShardRate(
-            records_per_s=sum(series.get(f"r{index}", {}).values()) / seconds,
-            bytes_per_s=sum(series.get(f"b{index}", {}).values()) / seconds,
-        )
-        for index, shard_id in enumerate(shard_ids)
-    }
-    return loads, rates
+    return loads
+
+
+def _rates(
+    series: dict[str, dict[int, float]], shard_ids: Sequence[str], period_s: int, first: int
+) -> dict[str, ShardRate]:
+    """Each shard's average over the periods from slot ``first`` it has data for (a new shard is
+    not diluted by the periods before it existed)."""
+    rates: dict[str, ShardRate] = {}
+    for index, shard_id in enumerate(shard_ids):
+        parts = [
+            {slot: value for slot, value in series.get(f"{kind}{index}", {}).items() if slot >= first} for kind in "rbt"
+        ]
+        slots = set().union(*parts)
+        if not slots:
+            continue  # no data: unknown
+        seconds = len(slots) * period_s
+        records, size, throttled = (sum(part.values()) / seconds for part in parts)
+        rates[shard_id] = ShardRate(records_per_s=records, bytes_per_s=size, throttled_per_s=throttled)
+    return rates
 
 
 def _epoch(timestamp: Any) -> float:

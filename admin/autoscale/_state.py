@@ -25,6 +25,8 @@ class InFlight:
     action: str
     target: int
     shard_id: str | None = None
+    #: adjacent pairs of a "merge" (lower range first)
+    merges: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -48,7 +50,12 @@ class AutoscaleState:
             "last_change_at": None if self.last_change_at is None else self.last_change_at.isoformat(),
             "in_flight": None
             if flight is None
-            else {"action": flight.action, "target": flight.target, "shard_id": flight.shard_id},
+            else {
+                "action": flight.action,
+                "target": flight.target,
+                "shard_id": flight.shard_id,
+                "merges": [list(pair) for pair in flight.merges],
+            },
         }
 
     @classmethod
@@ -60,7 +67,12 @@ class AutoscaleState:
             last_change_at=None if last is None else datetime.fromisoformat(last),
             in_flight=None
             if not flight
-            else InFlight(action=str(flight["action"]), target=int(flight["target"]), shard_id=flight.get("shard_id")),
+            else InFlight(
+                action=str(flight["action"]),
+                target=int(flight["target"]),
+                shard_id=flight.get("shard_id"),
+                merges=tuple((str(low), str(high)) for low, high in flight.get("merges", ())),
+            ),
         )
 
 

@@ -5,7 +5,9 @@ period, decides with a pure policy (scale up fast, down slowly, hot-shard splits
 floors, within the UpdateShardCount quotas and the account's shard limit), logs and publishes
 each decision (namespace ``nicelist``) and acts through the reshard executor. ``--once`` makes
 one decision (cron, a Lambda schedule); without it, it runs until Ctrl-C or SIGTERM (systemd).
-Exit status: 0, 1 when a change failed, 2 for bad settings.
+One autoscaler at a time per stream: each takes a lease in the ``<application>-autoscale-lock``
+table (``nicelist provision`` creates it); a second one stands by. Exit status: 0, 1 when a
+change failed, 2 for bad settings (or no lock table), 3 when ``--once`` found the lock held.
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default ~/.local/state/nicelist/autoscale-STREAM.json)",
     )
     parser.add_argument("--no-metrics", action="store_true", help="do not publish decisions to CloudWatch")
+    parser.add_argument(
+        "--lock-table",
+        help="DynamoDB table of the one-autoscaler-per-stream lease (default: $NICELIST_APPLICATION-autoscale-lock)",
+    )
+    parser.add_argument(
+        "--lock-lease", type=float, default=None, metavar="S", help="lease length (default max(180, 3 x interval))"
+    )
+    parser.add_argument("--no-lock", action="store_true", help="take no lease (only when nothing else can run)")
 
 
 def parse_floor(text: str) -> Any:
@@ -72,18 +82,20 @@ def parse_floor(text: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    import signal
     import sys
-    import threading
     from pathlib import Path
 
-    from admin.autoscale import AutoscaleConfig, Autoscaler, PolicyConfig, ShardLimits
+    from botocore.exceptions import ClientError
+
+    from admin.autoscale import AutoscaleConfig, Autoscaler, PolicyConfig, ShardLimits, StreamLock, lock_table_name
+    from foundation.aws_errors import error_code
     from foundation.errors import ConfigError
     from foundation.limits import UPDATE_SHARD_COUNT_MAX_SHARDS
     from foundation.settings import AwsSettings, PipelineNames
 
     try:
-        stream = PipelineNames.from_env(stream=args.stream).stream
+        names = PipelineNames.from_env(stream=args.stream)
+        stream = names.stream
         state = (
             Path(args.state_file)
             if args.state_file
@@ -123,10 +135,36 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    autoscaler = Autoscaler(aws.client("kinesis"), aws.client("cloudwatch"), config, on_decision=show)
-    if args.once:
-        record = autoscaler.step()
-        return 1 if record.outcome.startswith("FAILED") else 0
+    lock = None
+    if not args.no_lock:
+        table = args.lock_table or lock_table_name(names.application)
+        lease = args.lock_lease if args.lock_lease is not None else max(180.0, 3 * config.every_s)
+        lock = StreamLock(aws.client("dynamodb"), table, stream, lease_s=lease)
+    autoscaler = Autoscaler(aws.client("kinesis"), aws.client("cloudwatch"), config, on_decision=show, lock=lock)
+    try:
+        if lock is not None:
+            lock.acquire()  # fails fast when the lock table is missing (step() takes or renews it anyway)
+        if args.once:
+            try:
+                record = autoscaler.step()
+            finally:
+                autoscaler.release()
+            return 3 if record.outcome == "standby" else 1 if record.outcome.startswith("FAILED") else 0
+        return _run_until_stopped(autoscaler)
+    except ClientError as exc:
+        if lock is not None and error_code(exc) == "ResourceNotFoundException" and lock.held_until is None:
+            print(
+                f"autoscale: lock table {lock.table} not found: `nicelist provision` creates it (or --no-lock)",
+                file=sys.stderr,
+            )
+            return 2
+        raise
+
+
+def _run_until_stopped(autoscaler: Any) -> int:
+    import signal
+    import threading
+
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:

@@ -9,7 +9,7 @@ bad settings, 130 when interrupted (everything started is stopped either way).
 ``--december`` rehearses December instead: the embedded Kinesis enforces its per-shard limits
 (scaled), the spike outgrows the starting shards and ``nicelist autoscale``'s controller, not a
 mid-run reshard, grows the stream; it prints the rehearsal's lines and writes an HTML report.
-Exit status 0 only when nothing was lost, Kinesis throttled and the stream scaled itself.
+Exit status 0 only when nothing was lost, Kinesis throttled and the stream scaled itself up and back down.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ from tests.stack import aws_client, local_aws, unique_name  # noqa: F401  (share
 
 
 def _names() -> PipelineNames:
-    return PipelineNames(stream=unique_name("prov"), table=unique_name("prov"), bucket=unique_name("prov"))
+    prefix = unique_name("prov")
+    return PipelineNames(stream=prefix, table=f"{prefix}-t", bucket=f"{prefix}-b", application=f"{prefix}-app")
 
 
 def _settings(stack: LocalAWS) -> AwsSettings:
@@ -35,7 +36,9 @@ def _settings(stack: LocalAWS) -> AwsSettings:
 def test_first_run_creates_everything_as_required(local_aws: LocalAWS) -> None:  # noqa: F811
     names = _names()
     report = provision(_settings(local_aws), names, 3)
-    assert report.changed and len(report.actions) == 8
+    assert report.changed and len(report.actions) == 9
+    lock = local_aws.client("dynamodb").describe_table(TableName=f"{names.application}-autoscale-lock")["Table"]
+    assert lock["KeySchema"] == [{"AttributeName": "stream", "KeyType": "HASH"}]
     assert report.notes == [
         f"bucket {names.bucket}: no TLS-only policy, the endpoint {local_aws.endpoint_url} is plain HTTP"
     ]
@@ -82,7 +85,7 @@ def test_opt_outs_leave_those_protections_off(local_aws: LocalAWS) -> None:  # n
         stream_encryption=False, bucket_versioning=False, point_in_time_recovery=False, deletion_protection=False
     )
     report = provision(_settings(local_aws), names, 1, config=config)
-    assert len(report.actions) == 5
+    assert len(report.actions) == 6  # stream, table, lock table, bucket and its two settings
     stream = local_aws.client("kinesis").describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"]
     assert stream["EncryptionType"] == "NONE"
     dynamodb = local_aws.client("dynamodb")

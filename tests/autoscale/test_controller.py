@@ -1,9 +1,12 @@
 """The autoscaler against the embedded stack in limits mode: it reads the stack's AWS/Kinesis
 metrics, scales up under sustained throttling through the reshard executor, publishes its
-decisions, changes nothing in a dry run, and finishes a change a crashed run left in flight."""
+decisions, changes nothing in a dry run, finishes a change (or merges) a crashed run left in
+flight, reads the halves of a split and samples a hot shard's key."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from admin.autoscale import (
     ShardLimits,
     StateStore,
 )
+from admin.autoscale._controller import sample_hot_key, split_parents
 from localaws import LocalAWS
 from tests.polling import wait_until
 from tests.stack import unique_name
@@ -96,3 +100,38 @@ def test_a_change_left_in_flight_is_finished_on_start(limited_aws: LocalAWS, tmp
     saved = StateStore(state_path).load()
     assert saved.in_flight is None and saved.last_change_at is not None
     assert not make_autoscaler(limited_aws, stream, state_path=state_path).resume()
+
+
+def test_a_merge_left_in_flight_is_finished_and_done_pairs_are_skipped(limited_aws: LocalAWS, tmp_path: Path) -> None:
+    kinesis = limited_aws.client("kinesis")
+    stream = unique_name("autoscale")
+    kinesis.create_stream(StreamName=stream, ShardCount=4)
+    ids = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]]
+    pairs = ((ids[0], ids[1]), (ids[2], ids[3]))
+    state_path = tmp_path / "state.json"
+    StateStore(state_path).save(AutoscaleState(in_flight=InFlight(action="merge", target=2, merges=pairs)))
+    autoscaler = make_autoscaler(limited_aws, stream, state_path=state_path)
+    assert autoscaler.resume()
+    assert open_shards(kinesis, stream) == 2
+    assert autoscaler.state.update_calls == []  # merges use no UpdateShardCount quota
+    StateStore(state_path).save(AutoscaleState(in_flight=InFlight(action="merge", target=2, merges=pairs)))
+    assert make_autoscaler(limited_aws, stream, state_path=state_path).resume()  # already merged: skipped
+    assert open_shards(kinesis, stream) == 2
+
+
+def test_the_halves_of_a_split_and_the_hot_key_sample(limited_aws: LocalAWS) -> None:
+    kinesis = limited_aws.client("kinesis")
+    stream = unique_name("autoscale")
+    kinesis.create_stream(StreamName=stream, ShardCount=2)
+    autoscaler = make_autoscaler(limited_aws, stream)
+    first = autoscaler.resharder.topology().open[0].shard_id
+    autoscaler.resharder.execute(autoscaler.resharder.plan_split(first))
+    topology = autoscaler.resharder.topology()
+    halves = split_parents(topology)
+    assert sorted(halves.values()) == [first, first] and len(halves) == 2
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    hot = kinesis.put_record(StreamName=stream, Data=b"x", PartitionKey="santa")["ShardId"]
+    kinesis.put_records(StreamName=stream, Records=[{"Data": b"x", "PartitionKey": "santa"} for _ in range(3)])
+    # limits mode refuses some of them: every record that got in carries the one key
+    sampled = sample_hot_key(kinesis, stream, hot, since=since)
+    assert re.fullmatch(r"hot key 'santa': (\d+) of \1 sampled records", sampled), sampled

@@ -1,6 +1,7 @@
 """``nicelist demo --december`` end to end, short: limits mode, the real KCL daemon, a spike
 that one shard cannot take, the autoscaler. Assertions are on counts (nothing lost, Kinesis
-throttled, the autoscaler scaled up at least once), never on timings."""
+throttled, the autoscaler scaled up at least once and back down after the spike), never on
+timings."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _number(pattern: str, text: str) -> int:
 
 
 @pytest.mark.timeout(420)
-def test_short_rehearsal_throttles_scales_up_and_loses_nothing(
+def test_short_rehearsal_throttles_scales_up_and_down_and_loses_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = tmp_path / "report.html"
@@ -51,6 +52,7 @@ def test_short_rehearsal_throttles_scales_up_and_loses_nothing(
     assert _number(r"^throttled puts: (\d+)", out) > 0
     assert _number(r"^autoscaler decisions: \d+ \((\d+) scale-up", out) >= 1
     assert _number(r"^alarm notifications delivered: (\d+)", out) >= 1
+    assert re.search(r"^scaled down after the spike: \d+ -> \d+ shards", out, re.MULTILINE), out
     assert "events produced (delivered):  4000" in out
     assert "reconcile:                    AGREE" in out
     page = report.read_text()

@@ -85,7 +85,11 @@ def test_timeline_and_summary_lines() -> None:
     assert summary.peak_lag_ms == 20_000.0 and summary.peak_backlog == 6_800
     lines = describe_december(summary)
     assert any(line.startswith("throttled puts: 950 records") for line in lines)
-    assert any(line.startswith("autoscaler decisions: 2 (1 scale-up, 0 split, 0 scale-down, 1 none)") for line in lines)
+    assert any(
+        line.startswith("autoscaler decisions: 2 (1 scale-up, 0 split, 0 scale-down, 0 merge, 1 none)")
+        for line in lines
+    )
+    assert any(line.startswith("scaled down after the spike: no") for line in lines)
     assert "lost (delivered, unarchived): 0" in lines
     assert any("open shards 2 -> 4" in line for line in lines)
     assert any(line.startswith("time to recover: 50.0 s") for line in lines)
@@ -98,3 +102,22 @@ def test_report_is_one_html_page_with_four_charts(tmp_path: Path) -> None:
     assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4
     assert "scale-up to 4" in page and "throttled puts:" in page
     assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # self-contained
+
+
+def test_the_scale_down_after_the_spike_is_printed_and_marked(tmp_path: Path) -> None:
+    summary, config = summary_with_samples()
+    merge = DecisionRecord(
+        at=datetime(2026, 12, 23, 8, 2, 40, tzinfo=UTC),
+        open_shards=4,
+        decision=Decision(
+            action="merge", target=2, reason="quiet", merges=(("shardId-1", "shardId-2"), ("shardId-3", "shardId-4"))
+        ),
+        outcome="done",
+    )
+    summary.decisions.append(merge)
+    assert summary.scale_downs == [merge]
+    lines = describe_december(summary)
+    assert "scaled down after the spike: 4 -> 2 shards (merge at 08:02:40)" in lines
+    assert any("open shards 2 -> 4 -> 2" in line for line in lines)
+    page = write_report(tmp_path / "report.html", summary, config).read_text()
+    assert 'fill="#2ca02c">merge to 2</text>' in page

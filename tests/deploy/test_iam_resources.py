@@ -178,13 +178,16 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Call]]:
 
 
 @pytest.fixture
-def names() -> PipelineNames:
-    return PipelineNames(
+def names(monkeypatch: pytest.MonkeyPatch) -> PipelineNames:
+    names = PipelineNames(
         stream=unique_name("iam"),
         table=unique_name("iam-kids"),
         bucket=unique_name("iam-archive"),
         application=unique_name("iam-app"),
     )
+    # the commands name the autoscaler's lock table after the application
+    monkeypatch.setenv("NICELIST_APPLICATION", names.application)
+    return names
 
 
 def check(
@@ -252,6 +255,7 @@ def test_the_admin_policy_allows_the_autoscaler(
     assert main(["autoscale", "--once", "--floor", "2020-01-01=4", "--period", "60", *options]) == 0
     seen = check("admin", names, local_aws, calls)
     assert {"kinesis:UpdateShardCount", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData"} <= seen
+    assert {"dynamodb:PutItem", "dynamodb:DeleteItem"} <= seen  # the one-autoscaler-per-stream lock
 
 
 def test_the_producer_policy_allows_the_sdk_and_the_load_generator(
