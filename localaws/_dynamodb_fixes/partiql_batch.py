@@ -36,7 +36,10 @@ Documented behaviours this implements, each with its source:
    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html)
 7. A statement whose table does not exist fails with ResourceNotFound; an invalid statement or
    value (e.g. a Number out of range, see ``number_limits``) with ValidationError; the other
-   statements of the batch are unaffected. (BatchStatementError, as in 3.)
+   statements of the batch are unaffected. (BatchStatementError, as in 3.) The codes are
+   BatchStatementError's own (``ValidationError``, ``ThrottlingError``...), not the API's exception
+   names moto raises (``ValidationException``): :func:`statement_error_code` translates both this
+   fix's answers and those of moto's own code.
 
 Per-statement faults: a :class:`localaws._faults.Fault` with ``statements`` set fails only those
 statements (by index) of the next matching BatchExecuteStatement calls, with its error code in
@@ -280,9 +283,23 @@ def _key_attrs(table: Any) -> list[str]:
     return [name for name in (table.hash_key_attr, table.range_key_attr) if name]
 
 
+#: moto's exception names -> the codes a BatchStatementError carries (behaviour 3): DynamoDB says
+#: ``ValidationError`` in a statement's ``Error`` where its API errors say ValidationException
+_STATEMENT_CODES = {
+    "ValidationException": "ValidationError",
+    "ThrottlingException": "ThrottlingError",
+    "InternalServerError": "InternalServerError",
+}
+
+
+def statement_error_code(name: str) -> str:
+    """The BatchStatementError ``Code`` for moto's error ``name`` (e.g. ``ValidationException``)."""
+    name = name.rsplit("#", 1)[-1]
+    return _STATEMENT_CODES.get(name, name.removesuffix("Exception"))
+
+
 def _error_code(exc: Exception) -> str:
-    name = str(getattr(exc, "error_type", "") or type(exc).__name__).rsplit("#", 1)[-1]
-    return name.removesuffix("Exception")
+    return statement_error_code(str(getattr(exc, "error_type", "") or type(exc).__name__))
 
 
 def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
@@ -387,7 +404,11 @@ def apply() -> None:
             try:
                 responses.append(execute(self, statement))
             except Unsupported:
-                responses.append(original(self, [statement])[0])
+                response = original(self, [statement])[0]
+                error = response.get("Error")
+                if error and "Code" in error:  # moto's own path names the code as its exception
+                    error["Code"] = statement_error_code(str(error["Code"]))
+                responses.append(response)
         return responses
 
     patch(DynamoDBBackend, "batch_execute_statement", batch_execute_statement)
