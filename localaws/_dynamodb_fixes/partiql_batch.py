@@ -41,6 +41,13 @@ Documented behaviours this implements, each with its source:
    names moto raises (``ValidationException``): :func:`statement_error_code` translates both this
    fix's answers and those of moto's own code.
 
+8. Limits mode: a write statement over the table's write capacity fails on its own with
+   ``ThrottlingError`` (a BatchStatementError code, as in 3) while the call answers HTTP 200 and
+   the other statements run; a statement that reaches the table consumes capacity even when its
+   condition fails (``localaws._dynamodb_limits``). Which of ThrottlingError and
+   ProvisionedThroughputExceeded DynamoDB puts in a statement is not documented; both are in
+   the enum and both are throttling.
+
 Per-statement faults: a :class:`localaws._faults.Fault` with ``statements`` set fails only those
 statements (by index) of the next matching BatchExecuteStatement calls, with its error code in
 their ``Error``, without running them; the others run normally (how DynamoDB throttles single
@@ -54,7 +61,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from localaws._kinesis_fixes._patching import patch
 
@@ -64,6 +71,8 @@ _PATCHED = "_localaws_partiql_batch"
 MAX_STATEMENTS = 25
 DUPLICATE_MESSAGE = "Duplicate primary key exists in table"
 CONDITION_MESSAGE = "The conditional request failed"
+#: a statement refused for the table's write capacity (limits mode; behaviour 8)
+THROTTLED = "ThrottlingError"
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -79,6 +88,37 @@ _KEYWORDS = frozenset({"AND", "OR", "NOT"})
 
 #: the per-statement fault of the request being answered (set by the app under its moto lock)
 _current = threading.local()
+
+
+class StatementGate(Protocol):
+    """Limits mode's write capacity (``localaws._dynamodb_throttle``): asked before a write
+    statement touches the table, told when one wrote an item."""
+
+    def admit(self, backend: Any, table: Any, key: dict[str, Any], *item_bytes: int) -> str | None:
+        """None: go ahead (capacity charged); else the ThrottlingError message."""
+
+    def wrote(self, backend: Any, table: Any) -> None: ...
+
+
+#: limits mode's gate, or None (no capacity limits)
+_gate: list[StatementGate] = []
+
+
+def set_statement_gate(gate: StatementGate | None) -> None:
+    _gate[:] = [] if gate is None else [gate]
+
+
+def _throttled(backend: Any, table: Any, key: dict[str, Any], *items: dict[str, Any] | None) -> str | None:
+    if not _gate:
+        return None
+    from localaws._dynamodb_limits import item_size
+
+    return _gate[0].admit(backend, table, key, *(item_size(item) for item in items))
+
+
+def _wrote(backend: Any, table: Any) -> None:
+    if _gate:
+        _gate[0].wrote(backend, table)
 
 
 def set_statement_fault(fault: Any) -> None:
@@ -325,10 +365,14 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
                 raise StatementError("ValidationError", f"Missing the key {missing[0]} in the item")
             names = {f"#k{i}": name for i, name in enumerate(key_attrs)}
             condition = " AND ".join(f"attribute_not_exists({placeholder})" for placeholder in names)
+            throttled = _throttled(backend, table, {name: item[name] for name in key_attrs}, item)
+            if throttled is not None:
+                raise StatementError(THROTTLED, throttled)
             try:
                 backend.put_item(parsed.table, item, condition_expression=condition, expression_attribute_names=names)
             except ConditionalCheckFailed as exc:
                 raise StatementError("DuplicateItem", DUPLICATE_MESSAGE) from exc
+            _wrote(backend, table)
             return {"TableName": parsed.table}
         set_values = [(name, values.placeholder(token)) for name, token in parsed.sets]
         condition, key = _condition(parsed.where, values, key_attrs)
@@ -342,6 +386,9 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
                 )
         old = backend.get_item(parsed.table, key)
         if old is None:  # an UPDATE never creates an item: its WHERE names none
+            throttled = _throttled(backend, table, key, None)  # a failed condition still costs capacity
+            if throttled is not None:
+                raise StatementError(THROTTLED, throttled)
             raise _WithItem({"Code": "ConditionalCheckFailed", "Message": CONDITION_MESSAGE})
         old_attributes = copy.deepcopy(old.to_json()["Attributes"])
         # SET and REMOVE of top-level attributes, applied here and stored with one conditional put
@@ -352,6 +399,9 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
             updated[name] = values.values[placeholder]
         for name in parsed.removes:
             updated.pop(name, None)
+        throttled = _throttled(backend, table, key, old_attributes, updated)
+        if throttled is not None:
+            raise StatementError(THROTTLED, throttled)
         try:
             backend.put_item(
                 parsed.table,
@@ -365,6 +415,7 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
             if statement.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
                 error["Item"] = old_attributes
             raise _WithItem(error) from exc
+        _wrote(backend, table)
         return {"TableName": parsed.table}
     except _WithItem as failed:
         return {"TableName": parsed.table, "Error": failed.error}
