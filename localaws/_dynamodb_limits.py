@@ -41,14 +41,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from foundation.limits import (
+    DYNAMODB_ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC,
+    DYNAMODB_PARTITION_WRITE_UNITS_PER_SEC,
+    DYNAMODB_WRITE_UNIT_BYTES,
+)
+
 from ._limits import TokenBucket
 
 #: one write unit per this many bytes of item size, rounded up
-WRITE_UNIT_BYTES = 1024
+WRITE_UNIT_BYTES = DYNAMODB_WRITE_UNIT_BYTES
 #: a partition serves at most this many write units per second
-PARTITION_WRITE_UNITS_PER_SEC = 1000.0
+PARTITION_WRITE_UNITS_PER_SEC = float(DYNAMODB_PARTITION_WRITE_UNITS_PER_SEC)
 #: what a new on-demand table serves instantly (its default warm write throughput)
-ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC = 4000.0
+ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC = float(DYNAMODB_ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC)
 
 PROVISIONED_EXCEEDED = "TableWriteProvisionedThroughputExceeded"
 KEY_RANGE_EXCEEDED = "TableWriteKeyRangeThroughputExceeded"
