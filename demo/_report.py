@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from ._december_dynamodb import dynamodb_series
 from ._december_model import DecemberConfig, DecemberSummary, Sample, describe_december
 
 Point = tuple[float, float]
@@ -147,6 +148,15 @@ def render_report(summary: DecemberSummary, config: DecemberConfig) -> str:
             markers,
         ),
     ]
+    if summary.dynamodb is not None:
+        charts.append(
+            svg_chart(
+                "DynamoDB kid table: write units consumed and available, statements throttled (ThrottlingError)",
+                "per second",
+                dynamodb_series(summary.dynamodb),
+                markers,
+            )
+        )
     text = "\n".join(describe_december(summary))
     data = json.dumps([asdict(s) for s in samples])
     return (

@@ -68,6 +68,10 @@ COUNTER_NAMES = (
     "WriteStatements",
     #: of those, the ones that wrote an item (a statement or PutItem that succeeded)
     "ItemsWritten",
+    #: of those, PartiQL writes sent with the wrong verb for the item's state: an INSERT of a key
+    #: that has an item (DuplicateItem), an UPDATE of a key that has none; the writer sends the
+    #: other verb next, so these are the statements beyond one per item write
+    "MisdirectedStatements",
 )
 
 
@@ -277,6 +281,12 @@ class TableLimiter:
         with self._lock:
             for c in self._counters(key):
                 c.add("ItemsWritten", items)
+
+    def misdirected(self, key: TableKey) -> None:
+        """An admitted statement had the wrong verb for the item's state (see COUNTER_NAMES)."""
+        with self._lock:
+            for c in self._counters(key):
+                c.add("MisdirectedStatements")
 
     def drain(self) -> dict[TableKey, TableCounters]:
         """This period's counters per table (tables idle all period are absent); starts a new period."""

@@ -83,6 +83,9 @@ class Gate:
     def wrote(self, backend: Any, table: Any, items: int = 1) -> None:
         self.limiter.wrote((backend.account_id, backend.region_name, table.name), items)
 
+    def misdirected(self, backend: Any, table: Any) -> None:
+        self.limiter.misdirected((backend.account_id, backend.region_name, table.name))
+
 
 def install(limiter: TableLimiter) -> Gate:
     """Route every DynamoDB write of this process through ``limiter``."""

@@ -99,6 +99,9 @@ class StatementGate(Protocol):
 
     def wrote(self, backend: Any, table: Any) -> None: ...
 
+    def misdirected(self, backend: Any, table: Any) -> None:
+        """An INSERT met an existing item, or an UPDATE found none (capacity was charged)."""
+
 
 #: limits mode's gate, or None (no capacity limits)
 _gate: list[StatementGate] = []
@@ -119,6 +122,11 @@ def _throttled(backend: Any, table: Any, key: dict[str, Any], *items: dict[str, 
 def _wrote(backend: Any, table: Any) -> None:
     if _gate:
         _gate[0].wrote(backend, table)
+
+
+def _misdirected(backend: Any, table: Any) -> None:
+    if _gate:
+        _gate[0].misdirected(backend, table)
 
 
 def set_statement_fault(fault: Any) -> None:
@@ -371,6 +379,7 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
             try:
                 backend.put_item(parsed.table, item, condition_expression=condition, expression_attribute_names=names)
             except ConditionalCheckFailed as exc:
+                _misdirected(backend, table)
                 raise StatementError("DuplicateItem", DUPLICATE_MESSAGE) from exc
             _wrote(backend, table)
             return {"TableName": parsed.table}
@@ -389,6 +398,7 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
             throttled = _throttled(backend, table, key, None)  # a failed condition still costs capacity
             if throttled is not None:
                 raise StatementError(THROTTLED, throttled)
+            _misdirected(backend, table)
             raise _WithItem({"Code": "ConditionalCheckFailed", "Message": CONDITION_MESSAGE})
         old_attributes = copy.deepcopy(old.to_json()["Attributes"])
         # SET and REMOVE of top-level attributes, applied here and stored with one conditional put

@@ -150,3 +150,24 @@ def test_the_stack_publishes_aws_dynamodb_metrics(dynamodb: Any, limited_aws: Lo
 
     values = wait_until(published, timeout_s=20, what="AWS/DynamoDB metrics in CloudWatch")
     assert values["ConsumedWriteCapacityUnits"] == 3
+
+
+def test_the_stack_counts_statements_sent_with_the_wrong_verb(dynamodb: Any, limited_aws: LocalAWS) -> None:
+    """An INSERT of an existing kid and an UPDATE of a missing one each reach the table (and cost
+    capacity) without writing: the statements beyond one per kid write."""
+    table = make_table(dynamodb, BillingMode="PAY_PER_REQUEST")
+    insert = f"INSERT INTO \"{table}\" VALUE {{'kid_id': ?, 'n': ?}}"
+    update = f'UPDATE "{table}" SET "n" = ? WHERE "kid_id" = ?'
+    statements = [
+        {"Statement": insert, "Parameters": [{"S": "a"}, {"N": "1"}]},
+        {"Statement": update, "Parameters": [{"N": "2"}, {"S": "b"}]},
+    ]
+    dynamodb.batch_execute_statement(Statements=statements)
+    again = [
+        {"Statement": insert, "Parameters": [{"S": "a"}, {"N": "3"}]},
+        {"Statement": update, "Parameters": [{"N": "4"}, {"S": "a"}]},
+    ]
+    codes = [r.get("Error", {}).get("Code") for r in dynamodb.batch_execute_statement(Statements=again)["Responses"]]
+    assert codes == ["DuplicateItem", None]
+    row = table_row(limited_aws, table)
+    assert (row["WriteStatements"], row["ItemsWritten"], row["MisdirectedStatements"]) == (4, 2, 2)
