@@ -84,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     december.add_argument(
         "--kid-table-write-units",
         type=int,
-        default=250,  # demo._december_dynamodb.DECEMBER_KID_TABLE_WRITE_UNITS (a test keeps them equal)
+        default=400,  # demo._december_dynamodb.DECEMBER_KID_TABLE_WRITE_UNITS (a test keeps them equal)
         metavar="N",
         help="the kid table's write capacity during the rehearsal, below the spike's write rate "
         "(default %(default)s; 0: on-demand, no DynamoDB throttling)",

@@ -1,5 +1,5 @@
 """``nicelist demo --december`` end to end, short: limits mode, the real KCL daemon, a spike
-that one shard cannot take, the autoscaler. Assertions are on counts (nothing lost, Kinesis
+that one shard cannot take, the autoscaler, a kid table below the spike's write rate. Assertions are on counts (nothing lost, Kinesis
 throttled, the autoscaler scaled up at least once), never on timings."""
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def test_short_rehearsal_throttles_scales_up_and_loses_nothing(
             "--spike-share=0.6",
             "--kids=300",
             "--metrics-period=2",
+            # the kid table below the spike's kid writes (issue 19): it throttles, no worker restarts
+            "--kid-table-write-units=150",
             f"--report={report}",
             f"--work-dir={tmp_path / 'work'}",
             "--no-progress",
@@ -52,5 +54,9 @@ def test_short_rehearsal_throttles_scales_up_and_loses_nothing(
     assert _number(r"^autoscaler decisions: \d+ \((\d+) scale-up", out) >= 1
     assert "events produced (delivered):  4000" in out
     assert "reconcile:                    AGREE" in out
+    lines = out.splitlines()
+    assert _number(r"^dynamodb throttled statements: (\d+)", out) > 0
+    assert "worker restarts: 0" in lines
+    assert re.search(r"^write statements per written kid: \d+\.\d\d ", out, re.MULTILINE), out
     page = report.read_text()
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5
