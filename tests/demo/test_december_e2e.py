@@ -1,6 +1,7 @@
 """``nicelist demo --december`` end to end, short: limits mode, the real KCL daemon, a spike
-that one shard cannot take, the autoscaler, a kid table below the spike's write rate. Assertions are on counts (nothing lost, Kinesis
-throttled, the autoscaler scaled up at least once), never on timings."""
+that one shard cannot take, the autoscaler, a kid table below the spike's write rate. Assertions
+are on counts (nothing lost, Kinesis and DynamoDB throttled, the autoscaler scaled up at least
+once, no worker restarted), never on timings."""
 
 from __future__ import annotations
 
