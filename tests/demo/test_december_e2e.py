@@ -41,7 +41,7 @@ def test_short_rehearsal_throttles_scales_up_and_loses_nothing(
             "--kids=300",
             "--metrics-period=2",
             # the kid table below the spike's kid writes (issue 19): it throttles, no worker restarts
-            "--kid-table-write-units=150",
+            "--kid-table-write-units=200",
             f"--report={report}",
             f"--work-dir={tmp_path / 'work'}",
             "--no-progress",
