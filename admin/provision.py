@@ -9,7 +9,8 @@ that exists with another shard count is reported and left alone: ``nicelist resh
 - stream: provisioned mode, ``shards`` shards; server-side encryption with KMS (the AWS managed
   key ``alias/aws/kinesis`` unless another key is given; opt out with ``stream_encryption=False``);
 - table: hash key ``kid_id`` (S), on-demand (PAY_PER_REQUEST); DynamoDB encrypts at rest always;
-  point-in-time recovery and deletion protection on (each can be opted out of);
+  point-in-time recovery and deletion protection on (each can be opted out of); a warm write
+  throughput when asked (``warm_write_units``: the peak ``nicelist reshard plan`` prints);
 - the autoscaler's lock table ``<application>-autoscale-lock``: hash key ``stream`` (S), on-demand
   (one lease item per stream: one autoscaler at a time, see ``admin.autoscale``);
 - bucket: default encryption (SSE-S3 AES256 unless a KMS key is given), all four public access
@@ -90,6 +91,10 @@ class ProvisionConfig:
     point_in_time_recovery: bool = True
     #: DynamoDB deletion protection on the kid table
     deletion_protection: bool = True
+    #: the kid table's warm write throughput (WarmThroughput.WriteUnitsPerSecond: write units/s it
+    #: serves at once, e.g. the figure ``nicelist reshard plan`` prints for the peak); None: DynamoDB's
+    #: default. Raised on an existing table when lower, never lowered.
+    warm_write_units: int | None = None
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
@@ -100,6 +105,8 @@ class ProvisionConfig:
             raise ValueError("bucket_kms_key_id must be None or a key id")
         if not self.stream_kms_key_id:
             raise ValueError("stream_kms_key_id must be a key id, ARN or alias")
+        if self.warm_write_units is not None and self.warm_write_units < 1:
+            raise ValueError("warm_write_units must be positive")
 
     @classmethod
     def from_env(cls, environ: Any = None) -> ProvisionConfig:
@@ -152,7 +159,16 @@ def provision(
     if config.stream_encryption:
         ensure_stream_encryption(kinesis, names.stream, config.stream_kms_key_id, report, waiter)
     dynamodb = make("dynamodb")
-    ensure_table(dynamodb, names.table, report, waiter, deletion_protection=config.deletion_protection)
+    ensure_table(
+        dynamodb,
+        names.table,
+        report,
+        waiter,
+        deletion_protection=config.deletion_protection,
+        warm_write_units=config.warm_write_units,
+    )
+    if config.warm_write_units is not None:
+        ensure_table_warm_throughput(dynamodb, names.table, config.warm_write_units, report, waiter)
     ensure_table_protection(
         dynamodb,
         names.table,
@@ -230,10 +246,17 @@ def ensure_stream_encryption(kinesis: Any, name: str, key_id: str, report: Provi
 
 # -- the table -----------------------------------------------------------------------------------
 def ensure_table(
-    dynamodb: Any, name: str, report: ProvisionReport, waiter: _Waiter, *, deletion_protection: bool = True
+    dynamodb: Any,
+    name: str,
+    report: ProvisionReport,
+    waiter: _Waiter,
+    *,
+    deletion_protection: bool = True,
+    warm_write_units: int | None = None,
 ) -> None:
     table = _describe_table(dynamodb, name)
     if table is None:
+        warm = {} if warm_write_units is None else {"WarmThroughput": {"WriteUnitsPerSecond": warm_write_units}}
         try:
             dynamodb.create_table(
                 TableName=name,
@@ -241,9 +264,11 @@ def ensure_table(
                 AttributeDefinitions=[{"AttributeName": KID_TABLE_HASH_KEY, "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
                 DeletionProtectionEnabled=deletion_protection,
+                **warm,
             )
             protected = ", deletion protection" if deletion_protection else ""
-            report.did(f"created table {name} (hash key {KID_TABLE_HASH_KEY} S, on-demand{protected})")
+            warmed = "" if warm_write_units is None else f", warm throughput {warm_write_units:,} write units/s"
+            report.did(f"created table {name} (hash key {KID_TABLE_HASH_KEY} S, on-demand{protected}{warmed})")
         except ClientError as exc:
             if error_code(exc) != "ResourceInUseException":
                 raise ProvisionError(f"cannot create table {name}: {exc}") from exc
@@ -265,6 +290,23 @@ def ensure_lock_table(dynamodb: Any, name: str, report: ProvisionReport, waiter:
         except ClientError as exc:
             if error_code(exc) != "ResourceInUseException":
                 raise ProvisionError(f"cannot create table {name}: {exc}") from exc
+    waiter.until(f"table {name} ACTIVE", lambda: _active_table(dynamodb, name))
+
+
+def ensure_table_warm_throughput(
+    dynamodb: Any, name: str, write_units: int, report: ProvisionReport, waiter: _Waiter
+) -> None:
+    """The table serves at least ``write_units`` write units/s at once (WarmThroughput; it can only
+    be raised: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html)."""
+    table = _describe_table(dynamodb, name) or {}
+    current = int((table.get("WarmThroughput") or {}).get("WriteUnitsPerSecond") or 0)
+    if current >= write_units:
+        return
+    try:
+        dynamodb.update_table(TableName=name, WarmThroughput={"WriteUnitsPerSecond": write_units})
+    except ClientError as exc:
+        raise ProvisionError(f"cannot raise the warm write throughput of table {name}: {exc}") from exc
+    report.did(f"table {name}: warm write throughput {current:,} -> {write_units:,} write units/s")
     waiter.until(f"table {name} ACTIVE", lambda: _active_table(dynamodb, name))
 
 

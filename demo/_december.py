@@ -22,6 +22,7 @@ from admin.autoscale import AutoscaleConfig, Autoscaler, DecisionRecord, ShardLi
 from foundation.progress import Progress
 
 from ._december_alarms import RehearsalAlarms
+from ._december_dynamodb import KidTableLimit
 from ._december_model import (
     DecemberConfig,
     DecemberSummary,
@@ -66,6 +67,11 @@ class _Rehearsal:
         )
         self._producer_throttled = 0
         self.alarms = RehearsalAlarms(stack, config.demo.names, config.metrics_period_s)
+        self.kid_table = (
+            None
+            if config.kid_table_write_units is None
+            else KidTableLimit(stack, config.demo.names.table, config.kid_table_write_units)
+        )
 
     def _decided(self, record: DecisionRecord) -> None:
         if record.decision.changes:
@@ -77,6 +83,8 @@ class _Rehearsal:
     def on_tick(self, probe: DemoProbe) -> None:
         self._probe = probe
         if not self._threads:
+            if self.kid_table is not None:
+                self.kid_table.limit()
             self._started = time.monotonic()
             self.wall_started = time.time()
             self._threads = [
@@ -114,7 +122,10 @@ class _Rehearsal:
             return None
         shards = kinesis.list_shards(StreamName=self._stream)["Shards"]
         open_ids = {s["ShardId"] for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]}
-        rows = [row for row in self._stack.limits()["shards"] if row["stream"] == self._stream]
+        limits = self._stack.limits()
+        rows = [row for row in limits["shards"] if row["stream"] == self._stream]
+        if self.kid_table is not None:
+            self.kid_table.sample(time.monotonic() - self._started, limits)
         if probe.fleet.producers:  # closed producers are gone: keep the last count
             self._producer_throttled = int(probe.fleet.metrics().get("throttled", 0))
         sample = Sample(
@@ -174,6 +185,7 @@ def run_december(
         decisions=rehearsal.autoscaler.history,
         wall_started=rehearsal.wall_started,
         alarms=alarms,
+        dynamodb=None if rehearsal.kid_table is None else rehearsal.kid_table.summary,
     )
     _timeline(summary, config)
     if config.report_path is not None:

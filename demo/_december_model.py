@@ -12,6 +12,7 @@ from foundation.errors import ConfigError
 from loadgen import Population, SpikeShape
 
 from ._december_alarms import AlarmRecord, alarm_lines
+from ._december_dynamodb import DECEMBER_KID_TABLE_WRITE_UNITS, KidTableSummary, dynamodb_lines
 from ._run import DemoConfig, DemoSummary
 
 #: the rehearsal's load: 2 elves, 80 events/s, a x6 spike for about 25 s (~63 KB/s written
@@ -50,6 +51,9 @@ class DecemberConfig:
     #: "recovered" once the producers' backlog, the events not yet archived (both in seconds of
     #: base load) and the iterator age are under this
     recover_lag_s: float = 5.0
+    #: the kid table's write capacity during the rehearsal (below the spike's write rate:
+    #: demo/_december_dynamodb.py); None: on-demand, not throttled
+    kid_table_write_units: int | None = DECEMBER_KID_TABLE_WRITE_UNITS
 
     def __post_init__(self) -> None:
         if not 0 < self.limits_scale <= 1:
@@ -58,6 +62,8 @@ class DecemberConfig:
             raise ConfigError("metrics_period_s", "must be >= 1")
         if self.sample_interval_s <= 0 or self.recover_lag_s <= 0:
             raise ConfigError("sample_interval_s", "intervals must be positive")
+        if self.kid_table_write_units is not None and self.kid_table_write_units < 1:
+            raise ConfigError("kid_table_write_units", "must be >= 1 (None: on-demand)")
         if self.demo.aws is not None:
             raise ConfigError("aws", "the December rehearsal runs on the embedded local AWS only (limits mode)")
 
@@ -100,6 +106,8 @@ class DecemberSummary:
     wall_started: float | None = None
     #: the alarms' transitions and what reached the local pager
     alarms: AlarmRecord | None = None
+    #: the DynamoDB phase (kid table below the spike's write rate); None: not rehearsed
+    dynamodb: KidTableSummary | None = None
 
     @property
     def write_throttled(self) -> int:
@@ -153,7 +161,12 @@ class DecemberSummary:
         """Nothing lost (the demo's checks), and the rehearsal rehearsed: Kinesis throttled, the
         autoscaler grew the stream and scaled it back down after the spike."""
         grew = self.count("scale-up") + self.count("split") > 0
-        return self.demo.ok and self.write_throttled > 0 and grew and bool(self.scale_downs)
+        return self.demo.ok and self.write_throttled > 0 and grew and bool(self.scale_downs) and self.dynamodb_ok
+
+    @property
+    def dynamodb_ok(self) -> bool:
+        """The DynamoDB phase, if rehearsed: the kid table throttled and no worker restarted."""
+        return self.dynamodb is None or (self.dynamodb.throttled > 0 and self.demo.worker_restarts == 0)
 
 
 def describe_december(summary: DecemberSummary) -> list[str]:
@@ -197,12 +210,18 @@ def describe_december(summary: DecemberSummary) -> list[str]:
         ),
     ]
     lines += alarm_lines(summary.alarms, summary.wall_started)
+    report = summary.demo.report
+    lines += dynamodb_lines(
+        summary.dynamodb,
+        worker_restarts=summary.demo.worker_restarts,
+        distinct_kids=None if report is None else report.table_items,
+    )
     if summary.report_path is not None:
         lines.append(f"report: {summary.report_path}")
     lines.append(
         "RESULT: nothing lost, Kinesis throttled, the stream scaled itself up and back down"
         if summary.ok
-        else "RESULT: FAILED (see above: lost events, no throttling, no scale-up or no scale-down)"
+        else "RESULT: FAILED (see above: lost events, no throttling, no scale-up or scale-down, or a worker restarted)"
     )
     return lines
 

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ._december_alarms import alarm_markers
+from ._december_dynamodb import dynamodb_series
 from ._december_model import DecemberConfig, DecemberSummary, Sample, describe_december
 
 Point = tuple[float, float]
@@ -164,6 +165,15 @@ def render_report(summary: DecemberSummary, config: DecemberConfig) -> str:
             markers,
         ),
     ]
+    if summary.dynamodb is not None:
+        charts.append(
+            svg_chart(
+                "DynamoDB kid table: write units consumed and available, statements throttled (ThrottlingError)",
+                "per second",
+                dynamodb_series(summary.dynamodb),
+                markers,
+            )
+        )
     text = "\n".join(describe_december(summary))
     data = json.dumps([asdict(s) for s in samples])
     return (

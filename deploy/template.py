@@ -61,6 +61,14 @@ def _table(names: PipelineNames) -> dict[str, Any]:
             "BillingMode": "PAY_PER_REQUEST",
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             "DeletionProtectionEnabled": True,
+            # write units/s the table serves at once: `nicelist reshard plan`'s figure for the peak
+            "WarmThroughput": {
+                "Fn::If": [
+                    "HasWarmWriteUnits",
+                    {"WriteUnitsPerSecond": {"Ref": "WarmWriteUnits"}},
+                    {"Ref": "AWS::NoValue"},
+                ]
+            },
         },
     }
 
@@ -177,7 +185,9 @@ def _strip_docs(schema: Any) -> Any:
     return schema
 
 
-def template(names: PipelineNames | None = None, *, shards: int = 4, glue_database: str = "nicelist") -> dict[str, Any]:
+def template(
+    names: PipelineNames | None = None, *, shards: int = 4, glue_database: str = "nicelist", warm_write_units: int = 0
+) -> dict[str, Any]:
     """The template as a dict (``json.dumps`` it); resource names are ``names``."""
     names = names or PipelineNames()
     athena = AthenaNames(bucket=names.bucket, database=glue_database)
@@ -214,8 +224,17 @@ def template(names: PipelineNames | None = None, *, shards: int = 4, glue_databa
         "Parameters": {
             "ShardCount": {"Type": "Number", "Default": shards, "MinValue": 1, "Description": "shards of the stream"},
             "AlarmEmail": {"Type": "String", "Default": "", "Description": "address the alarms notify (optional)"},
+            "WarmWriteUnits": {
+                "Type": "Number",
+                "Default": warm_write_units,
+                "MinValue": 0,
+                "Description": "the kid table's warm write throughput, units/s (nicelist reshard plan; 0: default)",
+            },
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+            "HasWarmWriteUnits": {"Fn::Not": [{"Fn::Equals": [{"Ref": "WarmWriteUnits"}, 0]}]},
+        },
         "Resources": resources,
         "Outputs": {
             "StreamArn": {"Value": {"Fn::GetAtt": ["Stream", "Arn"]}},

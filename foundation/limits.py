@@ -45,6 +45,16 @@ DYNAMODB_MAX_ITEM_BYTES = 400 * 1024
 #: On-demand table: 40,000 write request units per second by default, an adjustable quota
 #: ("Throughput default quotas", per table; "DynamoDB maximum throughput for on-demand tables").
 DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC = 40_000
+#: A new on-demand table serves up to 4,000 write request units per second at once (its default
+#: warm throughput; more after a peak or with WarmThroughput). "DynamoDB on-demand capacity mode",
+#: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html
+DYNAMODB_ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC = 4_000
+#: One partition serves at most 1,000 write units per second.
+#: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html
+DYNAMODB_PARTITION_WRITE_UNITS_PER_SEC = 1_000
+#: One write unit per 1 KB of item size, rounded up.
+#: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/provisioned-capacity-mode.html
+DYNAMODB_WRITE_UNIT_BYTES = 1024
 #: Key values: a partition key 1 to 2,048 bytes, a sort key 1 to 1,024 bytes (UTF-8 for strings).
 #: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-partition-sort-keys
 DYNAMODB_MAX_PARTITION_KEY_BYTES = 2048

@@ -19,6 +19,7 @@ from typing import Any
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from ._dynamodb_fixes.partiql_batch import set_statement_fault
+from ._dynamodb_limits import TableLimiter
 from ._faults import Fault, FaultTable, classify, render_error
 from ._limits import ShardLimiter
 
@@ -47,10 +48,13 @@ class LocalAWSApp:
         faults: FaultTable | None = None,
         info: dict[str, Any],
         limiter: ShardLimiter | None = None,
+        tables: TableLimiter | None = None,
     ) -> None:
         self._moto_app = moto_app
         #: limits mode's buckets and counters (GET /_localaws/limits), or None
         self.limiter = limiter
+        #: limits mode's DynamoDB write capacity per table, or None
+        self.tables = tables
         self.faults = faults if faults is not None else FaultTable()
         self._info = info
         #: (service, operation, HTTP status) -> requests answered; GET /_localaws/stats
@@ -160,7 +164,7 @@ class LocalAWSApp:
 
     def _limits_document(self) -> dict[str, Any]:
         if self.limiter is None:
-            return {"enabled": False, "shards": []}
+            return {"enabled": False, "shards": [], "tables": []}
         shards = [
             {
                 "account": account,
@@ -172,7 +176,17 @@ class LocalAWSApp:
             }
             for (account, region, stream, shard_id), counters in sorted(self.limiter.totals().items())
         ]
-        return {"enabled": True, "config": self.limiter.config.to_json(), "shards": shards}
+        tables = [
+            {
+                "account": account,
+                "region": region,
+                "table": table,
+                "capacity_units_per_s": counters.capacity_units_per_s,
+                **counters.values,
+            }
+            for (account, region, table), counters in sorted((self.tables.totals() if self.tables else {}).items())
+        ]
+        return {"enabled": True, "config": self.limiter.config.to_json(), "shards": shards, "tables": tables}
 
 
 #: services whose moto app depends only on the service and X-Amz-Target prefix (DynamoDB vs Streams)

@@ -24,6 +24,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from ._dynamodb_limits import TableLimiter
+from ._dynamodb_metrics import NAMESPACE as DYNAMODB_NAMESPACE
+from ._dynamodb_metrics import build_table_metric_data
 from ._limits import ShardCounters, ShardKey, ShardLimiter
 
 logger = logging.getLogger(__name__)
@@ -98,8 +101,11 @@ class MetricsPublisher:
         *,
         period_s: float,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tables: TableLimiter | None = None,
     ) -> None:
         self._limiter = limiter
+        #: limits mode's DynamoDB write capacity: its AWS/DynamoDB metrics go out with these
+        self._tables = tables
         self._lock = lock
         self._period_s = period_s
         self._wall_clock = wall_clock
@@ -142,5 +148,11 @@ class MetricsPublisher:
                 backend = cloudwatch_backends[account][region]
                 backend.put_metric_data(namespace=NAMESPACE, metric_data=entries)
                 put += len(entries)
-        logger.debug("published %s Kinesis datapoints for the period from %s", put, timestamp)
+            if self._tables is not None:
+                for (account, region), entries in build_table_metric_data(self._tables.drain(), timestamp).items():
+                    cloudwatch_backends[account][region].put_metric_data(
+                        namespace=DYNAMODB_NAMESPACE, metric_data=entries
+                    )
+                    put += len(entries)
+        logger.debug("published %s Kinesis and DynamoDB datapoints for the period from %s", put, timestamp)
         return put

@@ -51,12 +51,15 @@ class LimitsConfig:
     burst_s: float = 1.0
     #: the stack publishes its AWS/Kinesis metrics once per this many (real) seconds
     metrics_period_s: float = 60.0
+    #: DynamoDB tables' write capacity (``_dynamodb_limits``; never scaled: a table's own
+    #: provisioned or on-demand throughput is the limit): seconds of capacity a table may bank
+    dynamodb_burst_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 < self.scale <= 1000:
             raise ValueError(f"scale must be in (0, 1000], not {self.scale}")
-        if self.read_calls_per_s <= 0 or self.burst_s <= 0:
-            raise ValueError("read_calls_per_s and burst_s must be positive")
+        if self.read_calls_per_s <= 0 or self.burst_s <= 0 or self.dynamodb_burst_s <= 0:
+            raise ValueError("read_calls_per_s, burst_s and dynamodb_burst_s must be positive")
         if self.metrics_period_s < 1 or not float(self.metrics_period_s).is_integer():
             raise ValueError(f"metrics_period_s must be a whole number of seconds >= 1, not {self.metrics_period_s}")
 
@@ -237,8 +240,12 @@ class ShardLimiter:
 
 def add_limits_arguments(parser: argparse.ArgumentParser) -> None:
     """``--limits``, ``--limits-scale``, ``--limits-read-calls``, ``--metrics-period`` (server and CLI)."""
-    group = parser.add_argument_group("limits mode (Kinesis's per-shard throughput limits)")
-    group.add_argument("--limits", action="store_true", help="enforce Kinesis's per-shard limits")
+    group = parser.add_argument_group("limits mode (Kinesis's per-shard limits, DynamoDB tables' write capacity)")
+    group.add_argument(
+        "--limits",
+        action="store_true",
+        help="enforce Kinesis's per-shard limits and each DynamoDB table's write capacity (provisioned or on-demand)",
+    )
     group.add_argument(
         "--limits-scale",
         type=float,
@@ -254,11 +261,18 @@ def add_limits_arguments(parser: argparse.ArgumentParser) -> None:
         help="GetRecords calls per second per shard (default %(default)g, not scaled)",
     )
     group.add_argument(
+        "--limits-dynamodb-burst",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds of unused write capacity a DynamoDB table may bank (default %(default)g; DynamoDB: up to 300)",
+    )
+    group.add_argument(
         "--metrics-period",
         type=float,
         default=60.0,
         metavar="S",
-        help="publish AWS/Kinesis metrics every S real seconds (default %(default)g)",
+        help="publish AWS/Kinesis and AWS/DynamoDB metrics every S real seconds (default %(default)g)",
     )
 
 
@@ -269,6 +283,7 @@ def limits_from_args(args: argparse.Namespace) -> LimitsConfig | None:
         scale=1.0 if args.limits_scale is None else args.limits_scale,
         read_calls_per_s=args.limits_read_calls,
         metrics_period_s=args.metrics_period,
+        dynamodb_burst_s=args.limits_dynamodb_burst,
     )
 
 
@@ -281,4 +296,6 @@ def limits_to_args(config: LimitsConfig) -> list[str]:
         repr(config.read_calls_per_s),
         "--metrics-period",
         repr(config.metrics_period_s),
+        "--limits-dynamodb-burst",
+        repr(config.dynamodb_burst_s),
     ]

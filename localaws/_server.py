@@ -37,7 +37,8 @@ class ServerConfig:
     parent_pid: int | None = None
     #: apply localaws' Kinesis fixes (off only to measure moto as shipped)
     kinesis_fixes: bool = True
-    #: enforce Kinesis's per-shard limits (scaled) and publish AWS/Kinesis metrics; None: no limits
+    #: enforce Kinesis's per-shard limits (scaled) and DynamoDB tables' write capacity, and publish
+    #: AWS/Kinesis and AWS/DynamoDB metrics; None: no limits
     limits: LimitsConfig | None = None
     #: evaluate the CloudWatch alarms (and notify their SNS topics) every this many seconds; 0: never
     alarm_interval_s: float = DEFAULT_ALARM_INTERVAL_S
@@ -85,6 +86,7 @@ def build_app(config: ServerConfig) -> LocalAWSApp:
         fixes = apply_all() + apply_dynamodb_fixes()
         speedups = apply_speedups()
     limiter = None
+    tables = None
     info: dict[str, object] = {"moto": moto.__version__, "kinesis_fixes": fixes, "speedups": speedups}
     if config.limits is not None:
         from ._kinesis_limits import install
@@ -92,8 +94,13 @@ def build_app(config: ServerConfig) -> LocalAWSApp:
 
         limiter = ShardLimiter(config.limits)
         install(limiter)
+        from ._dynamodb_limits import TableLimiter
+        from ._dynamodb_throttle import install as install_table_limits
+
+        tables = TableLimiter(burst_s=config.limits.dynamodb_burst_s)
+        install_table_limits(tables)
         info["limits"] = config.limits.to_json()
-    return LocalAWSApp(create_moto_app(), info=info, limiter=limiter)
+    return LocalAWSApp(create_moto_app(), info=info, limiter=limiter, tables=tables)
 
 
 def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -> None:
@@ -120,7 +127,9 @@ def serve(config: ServerConfig, on_ready: Callable[[str], None] | None = None) -
     if app.limiter is not None:
         from ._kinesis_metrics import MetricsPublisher
 
-        publisher = MetricsPublisher(app.limiter, MOTO_LOCK, period_s=app.limiter.config.metrics_period_s)
+        publisher = MetricsPublisher(
+            app.limiter, MOTO_LOCK, period_s=app.limiter.config.metrics_period_s, tables=app.tables
+        )
         publisher.start()
     alarm_runner = None
     if config.alarm_interval_s > 0:

@@ -36,6 +36,8 @@ from admin.reshard._executor import (
 from admin.reshard._model import HASH_SPACE, Shard, Topology
 from admin.reshard._plan import (
     DEFAULT_CONSUMER_EVENTS_PER_SHARD_S,
+    DEFAULT_CONSUMER_SOURCE,
+    DEFAULT_WRITE_STATEMENTS_PER_KID,
     CapacityInputs,
     CapacityPlan,
     ConsumerNeed,
@@ -60,6 +62,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "DEFAULT_CONSUMER_EVENTS_PER_SHARD_S",
+    "DEFAULT_CONSUMER_SOURCE",
+    "DEFAULT_WRITE_STATEMENTS_PER_KID",
     "HASH_SPACE",
     "PRICE_REGION",
     "AccountLimits",

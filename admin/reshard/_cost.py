@@ -6,7 +6,9 @@ hours). Counted:
 
 - Kinesis: shard-hours, and PUT payload units of the KPL aggregated records (25 KB chunks each);
 - DynamoDB on-demand writes: one conditional write per kid per batch (``distinct_kid_ratio``
-  writes per event after the per-kid collapse), ``ceil(item / 1 KB)`` write units each, plus the
+  writes per event after the per-kid collapse), ``write_statements_per_kid`` statements per such
+  write (1, or up to 2 when an INSERT is refused and sent again as an UPDATE: a refused statement
+  still consumes capacity), ``ceil(item / 1 KB)`` write units each, plus the
   KCL lease table: one checkpoint per archive file close and one lease renewal per shard every
   third of ``failoverTimeMillis``;
 - S3 Standard: one PutObject per archive file (a file closes at ``archive_file_bytes`` of rows
@@ -138,6 +140,7 @@ def scenario_cost(
     aggregate_data_bytes: float,
     distinct_kid_ratio: float,
     write_units_per_kid_write: int,
+    write_statements_per_kid: float = 1.0,
 ) -> ScenarioCost:
     """The December bill for ``events`` within ``hours`` on ``shards`` shards."""
     p = costs.prices
@@ -157,7 +160,7 @@ def scenario_cost(
     files = shards * (closes_per_shard + math.ceil(hours))
     archive_bytes = events * row_bytes * costs.archive_compression_ratio
 
-    kid_writes = events * distinct_kid_ratio
+    kid_writes = events * distinct_kid_ratio * write_statements_per_kid
     renewals = shards * seconds / (costs.kcl_failover_time_ms / 3 / 1000)
     checkpoints = shards * closes_per_shard
     lease_writes = renewals + checkpoints
@@ -180,7 +183,7 @@ def scenario_cost(
         f"  Kinesis PUT payload units: {aggregates:,} aggregated records of {events_per_aggregate} events "
         f"({aggregate_data_bytes:,.0f} B = {units_per_aggregate} x 25 KB units) = {payload_units:,} units x "
         f"${p.kinesis_put_payload_units_per_million_usd}/M = ${payload_usd:,.2f}",
-        f"  DynamoDB on-demand writes: {kid_writes:,.0f} kid writes x {write_units_per_kid_write} WRU "
+        f"  DynamoDB on-demand writes: {kid_writes:,.0f} kid write statements x {write_units_per_kid_write} WRU "
         f"+ {lease_writes:,.0f} KCL lease-table writes (renewals, checkpoints) = {wru:,.0f} WRU x "
         f"${p.dynamodb_write_request_units_per_million_usd}/M = ${dynamodb_usd:,.2f}",
         f"  S3 PUT requests: a file per shard every {close_s:,.1f} s "

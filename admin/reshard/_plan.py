@@ -10,7 +10,8 @@ shard's events are written by one processor at most, on one core at most. When t
 writes fewer events/s than the shard can take, the consumers, not the stream, bound the shard
 count: more shards spread the same events over more processors. The processor's capacity per
 shard is measured by ``python -m bench.consumer`` (its ``shard_events_per_s_at_5ms``: one
-processor, every AWS call taking 5 ms as on AWS).
+processor, every AWS call taking 5 ms as on AWS; the default and where it was measured are
+``DEFAULT_CONSUMER_EVENTS_PER_SHARD_S`` and ``DEFAULT_CONSUMER_SOURCE``, printed with the plan).
 
 The plan also prices the December scenario (:mod:`._cost`, prices in :mod:`._prices`).
 """
@@ -26,6 +27,7 @@ from admin.reshard._cost import CostInputs, ScenarioCost, scenario_cost, write_u
 from admin.reshard._prices import DYNAMODB_WRITE_REQUEST_UNIT_BYTES
 from foundation import kpl
 from foundation.limits import (
+    DYNAMODB_ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC,
     DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC,
     KINESIS_MAX_RECORD_BYTES,
     KINESIS_SHARD_READ_BYTES_PER_SEC,
@@ -42,11 +44,18 @@ KPL_DIGEST_BYTES = kpl.DIGEST_BYTES
 DEFAULT_UPDATES = 1_800_000_000
 SECONDS_PER_HOUR = 3600
 #: Events/s one shard's record processor writes, distinct kids, every AWS call taking 5 ms: the
-#: ``shard_events_per_s_at_5ms`` of ``python -m bench.consumer``. 970 is today's measured figure
-#: (one conditional PutItem per kid on 8 threads; issue 13). The batched write path being built
-#: raises it (its target: >= 7,500, one shard's write limit at ~135 B per event); pass the new
-#: figure with ``--consumer-bench-json`` or ``--consumer-events-per-shard-s`` once measured.
-DEFAULT_CONSUMER_EVENTS_PER_SHARD_S = 970.0
+#: ``shard_events_per_s_at_5ms`` of ``python -m bench.consumer`` (batched PartiQL writes, 8 calls
+#: in flight). Source: DEFAULT_CONSUMER_SOURCE. Pass another figure with
+#: ``--consumer-bench-json`` or ``--consumer-events-per-shard-s``.
+DEFAULT_CONSUMER_EVENTS_PER_SHARD_S = 12_764.0
+#: where DEFAULT_CONSUMER_EVENTS_PER_SHARD_S was measured (the plan prints it): one run, best of
+#: 3, one pinned core of the 2-core development machine (README's run of 2026-12-03: 10,088)
+DEFAULT_CONSUMER_SOURCE = "python -m bench.consumer (shard_events_per_s_at_5ms), measured 2026-12-06"
+#: write statements DynamoDB receives per kid write: 1 when the sink knows whether the kid's item
+#: exists; up to 2 when it guesses wrong (an INSERT refused with DuplicateItem, then the UPDATE, as
+#: after a restart on a full table). Each statement that reaches the table consumes write units,
+#: refused or not (a failed condition still consumes capacity).
+DEFAULT_WRITE_STATEMENTS_PER_KID = 1.0
 #: the ``bench.consumer --json`` fields the plan reads
 BENCH_SHARD_FIELD = "shard_events_per_s_at_5ms"
 BENCH_CPU_FIELD = "processor_events_per_cpu_s"
@@ -92,6 +101,10 @@ class CapacityInputs:
     #: 1.0, every event a different kid, is the worst case
     distinct_kid_ratio: float = 1.0
     kid_item_bytes: int = DEFAULT_KID_ITEM_BYTES
+    #: where ``consumer_events_per_shard_s`` comes from (printed beside it)
+    consumer_source: str = DEFAULT_CONSUMER_SOURCE
+    #: write statements per kid write (see DEFAULT_WRITE_STATEMENTS_PER_KID)
+    write_statements_per_kid: float = DEFAULT_WRITE_STATEMENTS_PER_KID
     #: what the December scenario's cost needs beyond these
     costs: CostInputs = field(default_factory=CostInputs)
 
@@ -115,6 +128,8 @@ class CapacityInputs:
             raise ValueError("distinct_kid_ratio must be in (0, 1]")
         if self.kid_item_bytes < 1:
             raise ValueError("kid_item_bytes must be positive")
+        if not 1 <= self.write_statements_per_kid <= 2:
+            raise ValueError("write_statements_per_kid must be in [1, 2]")
 
 
 def consumer_capacity_from_bench(report: Mapping[str, Any]) -> dict[str, float]:
@@ -163,6 +178,16 @@ class ConsumerNeed:
     #: DynamoDB write request units per second at the peak, without and with headroom
     write_units_per_sec: float
     planned_write_units_per_sec: float
+
+    @property
+    def warm_write_units(self) -> int:
+        """The kid table's warm write throughput to provision (units/s): the planned peak's."""
+        return max(1, math.ceil(round(self.planned_write_units_per_sec, 9)))
+
+    @property
+    def needs_warming(self) -> bool:
+        """Whether the peak is more than a new on-demand table serves at once."""
+        return self.planned_write_units_per_sec > DYNAMODB_ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC
 
     @property
     def write_units_over_table_quota(self) -> bool:
@@ -222,6 +247,8 @@ class CapacityPlan:
             "consumers": {
                 **asdict(self.consumers),
                 "write_units_over_table_quota": self.consumers.write_units_over_table_quota,
+                "warm_write_units": self.consumers.warm_write_units,
+                "needs_warming": self.consumers.needs_warming,
                 "table_write_units_quota": DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC,
             },
             "bound": self.bound,
@@ -277,6 +304,7 @@ def plan_capacity(inputs: CapacityInputs) -> CapacityPlan:
         aggregate_data_bytes=aggregate_data_bytes,
         distinct_kid_ratio=i.distinct_kid_ratio,
         write_units_per_kid_write=write_units_per_item(i.kid_item_bytes, DYNAMODB_WRITE_REQUEST_UNIT_BYTES),
+        write_statements_per_kid=i.write_statements_per_kid,
     )
     unaggregated = _ceil(i.peak_events_per_sec * factor / KINESIS_SHARD_WRITE_RECORDS_PER_SEC)
     calls = i.consumers * 1000 / i.poll_interval_ms
@@ -334,7 +362,7 @@ def _consumer_need(i: CapacityInputs, stream_shards: int) -> ConsumerNeed:
     processors = max(shards, stream_shards)
     cores = processors if cpu is None else min(processors, _ceil(planned / cpu))
     wru_per_write = write_units_per_item(i.kid_item_bytes, DYNAMODB_WRITE_REQUEST_UNIT_BYTES)
-    wru = i.peak_events_per_sec * i.distinct_kid_ratio * wru_per_write
+    wru = i.peak_events_per_sec * i.distinct_kid_ratio * i.write_statements_per_kid * wru_per_write
     return ConsumerNeed(
         events_per_sec=planned,
         events_per_shard_s=per_shard,
@@ -373,16 +401,25 @@ def _consumer_lines(i: CapacityInputs, factor: float, stream_shards: int, c: Con
     lines = [
         f"consumers: {i.peak_events_per_sec:,.0f} events/s x {factor:.2f} = {c.events_per_sec:,.0f} events/s / "
         f"{c.events_per_shard_s:,.0f} events/s per shard's processor{cpu_note} -> {c.shards} shards",
+        f"  (processor figure: {i.consumer_events_per_shard_s:,.0f} events/s per shard from {i.consumer_source})",
         bound,
         f"{cores} -> {c.worker_cores} cores for the record processors, plus a KCL JVM per worker host",
-        f"DynamoDB writes: {i.peak_events_per_sec:,.0f} events/s x {i.distinct_kid_ratio:g} writes per event "
-        f"(distinct-kid ratio) x {wru_per_write} WRU (item {i.kid_item_bytes} B) = {c.write_units_per_sec:,.0f} WRU/s, "
+        f"DynamoDB writes: {i.peak_events_per_sec:,.0f} events/s x {i.distinct_kid_ratio:g} kid writes per event "
+        f"(distinct-kid ratio) x {i.write_statements_per_kid:g} write statements per kid write x {wru_per_write} WRU "
+        f"(item {i.kid_item_bytes} B) = {c.write_units_per_sec:,.0f} WRU/s, "
         f"{c.planned_write_units_per_sec:,.0f} with headroom: "
         + (
             f"OVER the on-demand table quota of {quota:,} WRU/s: "
             "raise the quota and pre-warm the table before the spike"
             if c.write_units_over_table_quota
             else f"within the on-demand table quota of {quota:,} WRU/s"
+        ),
+        (
+            f"kid table warm throughput: {c.warm_write_units:,} write units/s "
+            f"(nicelist provision --warm-write-units {c.warm_write_units}; template parameter WarmWriteUnits)"
+            if c.needs_warming
+            else f"kid table warm throughput: a new on-demand table serves "
+            f"{DYNAMODB_ON_DEMAND_INITIAL_WRITE_UNITS_PER_SEC:,} write units/s at once: no pre-warming needed"
         ),
     ]
     return lines

@@ -36,7 +36,17 @@ Documented behaviours this implements, each with its source:
    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.update.html)
 7. A statement whose table does not exist fails with ResourceNotFound; an invalid statement or
    value (e.g. a Number out of range, see ``number_limits``) with ValidationError; the other
-   statements of the batch are unaffected. (BatchStatementError, as in 3.)
+   statements of the batch are unaffected. (BatchStatementError, as in 3.) The codes are
+   BatchStatementError's own (``ValidationError``, ``ThrottlingError``...), not the API's exception
+   names moto raises (``ValidationException``): :func:`statement_error_code` translates both this
+   fix's answers and those of moto's own code.
+
+8. Limits mode: a write statement over the table's write capacity fails on its own with
+   ``ThrottlingError`` (a BatchStatementError code, as in 3) while the call answers HTTP 200 and
+   the other statements run; a statement that reaches the table consumes capacity even when its
+   condition fails (``localaws._dynamodb_limits``). Which of ThrottlingError and
+   ProvisionedThroughputExceeded DynamoDB puts in a statement is not documented; both are in
+   the enum and both are throttling.
 
 Per-statement faults: a :class:`localaws._faults.Fault` with ``statements`` set fails only those
 statements (by index) of the next matching BatchExecuteStatement calls, with its error code in
@@ -51,7 +61,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from localaws._kinesis_fixes._patching import patch
 
@@ -61,6 +71,8 @@ _PATCHED = "_localaws_partiql_batch"
 MAX_STATEMENTS = 25
 DUPLICATE_MESSAGE = "Duplicate primary key exists in table"
 CONDITION_MESSAGE = "The conditional request failed"
+#: a statement refused for the table's write capacity (limits mode; behaviour 8)
+THROTTLED = "ThrottlingError"
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -76,6 +88,45 @@ _KEYWORDS = frozenset({"AND", "OR", "NOT"})
 
 #: the per-statement fault of the request being answered (set by the app under its moto lock)
 _current = threading.local()
+
+
+class StatementGate(Protocol):
+    """Limits mode's write capacity (``localaws._dynamodb_throttle``): asked before a write
+    statement touches the table, told when one wrote an item."""
+
+    def admit(self, backend: Any, table: Any, key: dict[str, Any], *item_bytes: int) -> str | None:
+        """None: go ahead (capacity charged); else the ThrottlingError message."""
+
+    def wrote(self, backend: Any, table: Any) -> None: ...
+
+    def misdirected(self, backend: Any, table: Any) -> None:
+        """An INSERT met an existing item, or an UPDATE found none (capacity was charged)."""
+
+
+#: limits mode's gate, or None (no capacity limits)
+_gate: list[StatementGate] = []
+
+
+def set_statement_gate(gate: StatementGate | None) -> None:
+    _gate[:] = [] if gate is None else [gate]
+
+
+def _throttled(backend: Any, table: Any, key: dict[str, Any], *items: dict[str, Any] | None) -> str | None:
+    if not _gate:
+        return None
+    from localaws._dynamodb_limits import item_size
+
+    return _gate[0].admit(backend, table, key, *(item_size(item) for item in items))
+
+
+def _wrote(backend: Any, table: Any) -> None:
+    if _gate:
+        _gate[0].wrote(backend, table)
+
+
+def _misdirected(backend: Any, table: Any) -> None:
+    if _gate:
+        _gate[0].misdirected(backend, table)
 
 
 def set_statement_fault(fault: Any) -> None:
@@ -280,9 +331,23 @@ def _key_attrs(table: Any) -> list[str]:
     return [name for name in (table.hash_key_attr, table.range_key_attr) if name]
 
 
+#: moto's exception names -> the codes a BatchStatementError carries (behaviour 3): DynamoDB says
+#: ``ValidationError`` in a statement's ``Error`` where its API errors say ValidationException
+_STATEMENT_CODES = {
+    "ValidationException": "ValidationError",
+    "ThrottlingException": "ThrottlingError",
+    "InternalServerError": "InternalServerError",
+}
+
+
+def statement_error_code(name: str) -> str:
+    """The BatchStatementError ``Code`` for moto's error ``name`` (e.g. ``ValidationException``)."""
+    name = name.rsplit("#", 1)[-1]
+    return _STATEMENT_CODES.get(name, name.removesuffix("Exception"))
+
+
 def _error_code(exc: Exception) -> str:
-    name = str(getattr(exc, "error_type", "") or type(exc).__name__).rsplit("#", 1)[-1]
-    return name.removesuffix("Exception")
+    return statement_error_code(str(getattr(exc, "error_type", "") or type(exc).__name__))
 
 
 def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
@@ -308,10 +373,15 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
                 raise StatementError("ValidationError", f"Missing the key {missing[0]} in the item")
             names = {f"#k{i}": name for i, name in enumerate(key_attrs)}
             condition = " AND ".join(f"attribute_not_exists({placeholder})" for placeholder in names)
+            throttled = _throttled(backend, table, {name: item[name] for name in key_attrs}, item)
+            if throttled is not None:
+                raise StatementError(THROTTLED, throttled)
             try:
                 backend.put_item(parsed.table, item, condition_expression=condition, expression_attribute_names=names)
             except ConditionalCheckFailed as exc:
+                _misdirected(backend, table)
                 raise StatementError("DuplicateItem", DUPLICATE_MESSAGE) from exc
+            _wrote(backend, table)
             return {"TableName": parsed.table}
         set_values = [(name, values.placeholder(token)) for name, token in parsed.sets]
         condition, key = _condition(parsed.where, values, key_attrs)
@@ -325,6 +395,10 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
                 )
         old = backend.get_item(parsed.table, key)
         if old is None:  # an UPDATE never creates an item: its WHERE names none
+            throttled = _throttled(backend, table, key, None)  # a failed condition still costs capacity
+            if throttled is not None:
+                raise StatementError(THROTTLED, throttled)
+            _misdirected(backend, table)
             raise _WithItem({"Code": "ConditionalCheckFailed", "Message": CONDITION_MESSAGE})
         old_attributes = copy.deepcopy(old.to_json()["Attributes"])
         # SET and REMOVE of top-level attributes, applied here and stored with one conditional put
@@ -335,6 +409,9 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
             updated[name] = values.values[placeholder]
         for name in parsed.removes:
             updated.pop(name, None)
+        throttled = _throttled(backend, table, key, old_attributes, updated)
+        if throttled is not None:
+            raise StatementError(THROTTLED, throttled)
         try:
             backend.put_item(
                 parsed.table,
@@ -348,6 +425,7 @@ def execute(backend: Any, statement: dict[str, Any]) -> dict[str, Any]:
             if statement.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
                 error["Item"] = old_attributes
             raise _WithItem(error) from exc
+        _wrote(backend, table)
         return {"TableName": parsed.table}
     except _WithItem as failed:
         return {"TableName": parsed.table, "Error": failed.error}
@@ -387,7 +465,11 @@ def apply() -> None:
             try:
                 responses.append(execute(self, statement))
             except Unsupported:
-                responses.append(original(self, [statement])[0])
+                response = original(self, [statement])[0]
+                error = response.get("Error")
+                if error and "Code" in error:  # moto's own path names the code as its exception
+                    error["Code"] = statement_error_code(str(error["Code"]))
+                responses.append(response)
         return responses
 
     patch(DynamoDBBackend, "batch_execute_statement", batch_execute_statement)

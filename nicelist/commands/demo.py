@@ -82,6 +82,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics-period", type=int, default=5, metavar="S", help="metric and autoscaler period in s (default 5)"
     )
     december.add_argument(
+        "--kid-table-write-units",
+        type=int,
+        default=400,  # demo._december_dynamodb.DECEMBER_KID_TABLE_WRITE_UNITS (a test keeps them equal)
+        metavar="N",
+        help="the kid table's write capacity during the rehearsal, below the spike's write rate "
+        "(default %(default)s; 0: on-demand, no DynamoDB throttling)",
+    )
+    december.add_argument(
         "--report",
         default="nicelist-december-report.html",
         metavar="PATH",
@@ -183,6 +191,7 @@ def _run_december(args: argparse.Namespace, demo_config: Any, say: Callable[[str
             limits_scale=args.limits_scale,
             metrics_period_s=args.metrics_period,
             report_path=Path(args.report) if args.report else None,
+            kid_table_write_units=args.kid_table_write_units or None,
         )
     except ConfigError as exc:
         print(f"demo: {exc}", file=sys.stderr)

@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
                 f"bytes/s in, {limits.read_bytes_per_s:.0f} bytes/s and {limits.read_calls_per_s:g} GetRecords/s out; "
                 f"AWS/Kinesis metrics every {limits.metrics_period_s:g} s"
             )
+            print(
+                "  and each DynamoDB table's own write capacity (provisioned, or on-demand warm/maximum "
+                "throughput; 1,000 units/s per partition); AWS/DynamoDB metrics on the same periods"
+            )
         print("then: nicelist provision", flush=True)
 
     config = ServerConfig(

@@ -48,6 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="create the table without deletion protection (test and throw-away stacks)",
     )
     parser.add_argument(
+        "--warm-write-units",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the kid table's warm write throughput, write units/s it serves at once (the figure "
+        "`nicelist reshard plan` prints for the peak; raised, never lowered; default: DynamoDB's)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=300.0, metavar="SECONDS", help="longest wait for each resource"
     )
 
@@ -66,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         bucket_versioning=args.bucket_versioning,
         point_in_time_recovery=args.point_in_time_recovery,
         deletion_protection=args.deletion_protection,
+        warm_write_units=args.warm_write_units,
     )
     where = aws.endpoint_for("kinesis") or f"AWS {aws.region}"
     try:

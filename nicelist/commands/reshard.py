@@ -94,7 +94,7 @@ def _add_consumer_and_cost_arguments(plan: argparse.ArgumentParser) -> None:
         "--consumer-events-per-shard-s",
         type=float,
         metavar="R",
-        help="events/s one shard's processor sustains (default 970, measured by python -m bench.consumer)",
+        help="events/s one shard's processor sustains (default 12,764, measured by python -m bench.consumer)",
     )
     capacity.add_argument(
         "--consumer-bench-json",
@@ -115,6 +115,13 @@ def _add_consumer_and_cost_arguments(plan: argparse.ArgumentParser) -> None:
         help="DynamoDB writes per event after the per-kid collapse (default 1.0: every event a new kid)",
     )
     consumer.add_argument("--kid-item-bytes", type=int, default=None, help="one kid item's size (default 256)")
+    consumer.add_argument(
+        "--write-statements-per-kid",
+        type=float,
+        default=None,
+        metavar="S",
+        help="DynamoDB write statements per kid write (default 1; up to 2 when INSERTs meet existing items)",
+    )
     cost = plan.add_argument_group("cost", "the December scenario: --updates events within --within-hours")
     cost.add_argument(
         "--provisioned-hours",
@@ -187,9 +194,13 @@ def _plan(args: argparse.Namespace) -> int:
         consumer = given(
             consumer_events_per_shard_s=args.consumer_events_per_shard_s,
             kid_item_bytes=args.kid_item_bytes,
+            write_statements_per_kid=args.write_statements_per_kid,
         )
+        if args.consumer_events_per_shard_s is not None:
+            consumer["consumer_source"] = "--consumer-events-per-shard-s"
         if args.consumer_bench_json is not None:
             consumer.update(consumer_capacity_from_bench(_read_json(args.consumer_bench_json)))
+            consumer["consumer_source"] = f"the bench.consumer report {args.consumer_bench_json}"
         consumer.update(given(consumer_events_per_cpu_s=args.consumer_events_per_cpu_s))
         costs = CostInputs(
             **given(

@@ -15,6 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bucket", help="S3 bucket (default: $NICELIST_BUCKET, else nicelist-archive)")
     parser.add_argument("--application", help="KCL application (default: $NICELIST_APPLICATION, else nicelist-worker)")
     parser.add_argument("--glue-database", default="nicelist", help="Glue database of the Athena tables")
+    parser.add_argument(
+        "--warm-write-units",
+        type=int,
+        default=0,
+        metavar="N",
+        help="default of the WarmWriteUnits parameter: the kid table's warm write throughput "
+        "(the figure `nicelist reshard plan` prints; 0: DynamoDB's default)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,5 +32,8 @@ def run(args: argparse.Namespace) -> int:
     names = PipelineNames.from_env(
         stream=args.stream, table=args.table, bucket=args.bucket, application=args.application
     )
-    print(json.dumps(template(names, shards=args.shards, glue_database=args.glue_database), indent=2))
+    document = template(
+        names, shards=args.shards, glue_database=args.glue_database, warm_write_units=args.warm_write_units
+    )
+    print(json.dumps(document, indent=2))
     return 0

@@ -210,3 +210,25 @@ def test_the_command_reports_what_it_did(local_aws: LocalAWS, capsys: pytest.Cap
     assert "server-side encryption with KMS key alias/aws/kinesis" in first and "no TLS-only policy" in first
     assert main(argv) == 0
     assert "nothing created or changed" in capsys.readouterr().out
+
+
+def test_the_warm_write_throughput_is_set_at_creation_and_raised_never_lowered(local_aws: LocalAWS) -> None:  # noqa: F811
+    """The plan's figure for the peak (``nicelist reshard plan``) as the table's WarmThroughput."""
+    names = _names()
+    settings = _settings(local_aws)
+    quick = {"deletion_protection": False, "point_in_time_recovery": False, "stream_encryption": False}
+    report = provision(settings, names, 1, config=ProvisionConfig(warm_write_units=12_000, **quick))
+    assert any("warm throughput 12,000 write units/s" in line for line in report.actions)
+    dynamodb = local_aws.client("dynamodb")
+
+    def warm() -> int:
+        return int(dynamodb.describe_table(TableName=names.table)["Table"]["WarmThroughput"]["WriteUnitsPerSecond"])
+
+    assert warm() == 12_000
+    provision(settings, names, 1, config=ProvisionConfig(warm_write_units=8_000, **quick))
+    assert warm() == 12_000
+    raised = provision(settings, names, 1, config=ProvisionConfig(warm_write_units=30_000, **quick))
+    assert f"table {names.table}: warm write throughput 12,000 -> 30,000 write units/s" in raised.actions
+    assert warm() == 30_000
+    with pytest.raises(ValueError, match="warm_write_units"):
+        ProvisionConfig(warm_write_units=0)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from admin.reshard import (
     DEFAULT_CONSUMER_EVENTS_PER_SHARD_S,
+    DEFAULT_CONSUMER_SOURCE,
     PRICE_REGION,
     CapacityInputs,
     CostInputs,
@@ -28,9 +29,27 @@ from admin.reshard._prices import (
 from consumer import ProcessorConfig
 from foundation.limits import DYNAMODB_ON_DEMAND_TABLE_WRITE_UNITS_PER_SEC
 
+#: the PutItem path's processor (before batching): a slow processor bounds the shard count
+PUT_ITEM_PATH_EVENTS_PER_SHARD_S = 970.0
 
-def test_the_december_peak_is_bound_by_the_consumers_today() -> None:
+
+def test_the_december_peak_is_bound_by_the_stream_at_todays_processor_speed() -> None:
+    """Issue 19: 500k events/s of 130 B need the stream's 83 shards; today's processor
+    (DEFAULT_CONSUMER_EVENTS_PER_SHARD_S, ~10k events/s per shard) is not the bound."""
     plan = plan_capacity(CapacityInputs(peak_events_per_sec=500_000, event_bytes=130))
+    assert plan.stream_shards == 83
+    assert plan.consumers.shards == math.ceil(625_000 / DEFAULT_CONSUMER_EVENTS_PER_SHARD_S) < 83
+    assert plan.shards == 83
+    assert plan.bound == "stream"
+    assert any(f"from {DEFAULT_CONSUMER_SOURCE}" in line for line in plan.lines)
+
+
+def test_a_december_peak_on_a_slow_processor_is_bound_by_the_consumers() -> None:
+    plan = plan_capacity(
+        CapacityInputs(
+            peak_events_per_sec=500_000, event_bytes=130, consumer_events_per_shard_s=PUT_ITEM_PATH_EVENTS_PER_SHARD_S
+        )
+    )
     assert plan.stream_shards == 83
     # 500,000 x 1.25 / 970 = 644.3
     assert plan.consumers.shards == 645
@@ -241,7 +260,8 @@ def test_prices_are_us_east_1_and_refuse_negatives() -> None:
 
 
 def test_the_defaults_are_the_measured_figures_and_the_workers_settings() -> None:
-    assert DEFAULT_CONSUMER_EVENTS_PER_SHARD_S == 970
+    assert DEFAULT_CONSUMER_EVENTS_PER_SHARD_S > 7_500  # batched writes: past one shard's write limit
+    assert "bench.consumer" in DEFAULT_CONSUMER_SOURCE and "2026-12-" in DEFAULT_CONSUMER_SOURCE
     assert CapacityInputs(peak_events_per_sec=1, event_bytes=1).consumer_events_per_cpu_s is None
     worker = ProcessorConfig()
     assert CostInputs().archive_file_bytes == worker.archive_max_file_bytes
@@ -321,7 +341,11 @@ def test_prices_scale_the_cost_linearly() -> None:
 
 
 def test_the_plan_reports_the_consumer_side_and_the_cost_in_its_dict() -> None:
-    data = plan_capacity(CapacityInputs(peak_events_per_sec=500_000, event_bytes=130)).to_dict()
+    data = plan_capacity(
+        CapacityInputs(
+            peak_events_per_sec=500_000, event_bytes=130, consumer_events_per_shard_s=PUT_ITEM_PATH_EVENTS_PER_SHARD_S
+        )
+    ).to_dict()
     assert data["shards"] == 645
     assert data["stream_shards"] == 83
     assert data["bound"] == "consumers"
@@ -344,3 +368,19 @@ def test_the_plan_reports_the_consumer_side_and_the_cost_in_its_dict() -> None:
         )
     )
     assert data["inputs"]["costs"]["prices"]["region"] == "us-east-1"
+
+
+def test_write_statements_per_kid_multiply_the_write_units_and_the_warm_throughput() -> None:
+    once = plan_capacity(CapacityInputs(peak_events_per_sec=10_000, event_bytes=130))
+    twice = plan_capacity(CapacityInputs(peak_events_per_sec=10_000, event_bytes=130, write_statements_per_kid=2.0))
+    assert once.consumers.write_units_per_sec == 10_000
+    assert twice.consumers.write_units_per_sec == 20_000
+    assert twice.consumers.warm_write_units == 25_000 and twice.consumers.needs_warming
+    assert twice.cost.kid_item_writes == 2 * once.cost.kid_item_writes
+    assert any("x 2 write statements per kid write" in line for line in twice.lines)
+    assert any("nicelist provision --warm-write-units 25000" in line for line in twice.lines)
+    small = plan_capacity(CapacityInputs(peak_events_per_sec=1_000, event_bytes=130))
+    assert not small.consumers.needs_warming
+    assert any("no pre-warming needed" in line for line in small.lines)
+    with pytest.raises(ValueError, match="write_statements_per_kid"):
+        CapacityInputs(peak_events_per_sec=1, event_bytes=1, write_statements_per_kid=0.5)

@@ -12,13 +12,29 @@ from admin.reshard import DEFAULT_CONSUMER_EVENTS_PER_SHARD_S
 from nicelist.cli import main
 
 DECEMBER = ["reshard", "plan", "--peak-events-per-sec", "500000", "--event-bytes", "130"]
+#: the PutItem path's processor (before batching)
+SLOW = ["--consumer-events-per-shard-s", "970"]
 
 
-def test_the_text_shows_the_consumer_side_and_the_cost(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_december_peak_recommends_the_streams_83_shards(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19: at today's processor speed the consumers are not the bound; the plan says where
+    its processor figure comes from and counts write statements per kid."""
     assert main(DECEMBER) == 0
     out = capsys.readouterr().out
     assert "peak needs max(83, 2, 42) = 83 shards" in out
+    assert f"(processor figure: {DEFAULT_CONSUMER_EVENTS_PER_SHARD_S:,.0f} events/s per shard from " in out
+    assert "bound: the stream (83 shards) >= the consumers" in out
+    assert "x 1 write statements per kid write x 1 WRU" in out
+    assert "kid table warm throughput: 625,000 write units/s (nicelist provision --warm-write-units 625000" in out
+    assert out.rstrip().endswith("recommended: 83 shards, bound by the stream (nicelist reshard scale --shards 83)")
+
+
+def test_the_text_shows_the_consumer_side_and_the_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*DECEMBER, *SLOW]) == 0
+    out = capsys.readouterr().out
+    assert "peak needs max(83, 2, 42) = 83 shards" in out
     assert "/ 970 events/s per shard's processor -> 645 shards" in out
+    assert "(processor figure: 970 events/s per shard from --consumer-events-per-shard-s)" in out
     assert "bound: the consumers (645 shards) > the stream (83)" in out
     assert "worker cores: one per processor, 645 processors (no CPU figure given: an upper bound) -> 645 cores" in out
     assert "= 500,000 WRU/s, 625,000 with headroom: OVER the on-demand table quota of 40,000 WRU/s" in out
@@ -33,7 +49,7 @@ def test_the_text_shows_the_consumer_side_and_the_cost(capsys: pytest.CaptureFix
 
 
 def test_the_json_has_the_consumer_side_and_the_cost(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([*DECEMBER, "--json"]) == 0
+    assert main([*DECEMBER, *SLOW, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["shards"] == 645
     assert data["stream_shards"] == 83
@@ -42,6 +58,8 @@ def test_the_json_has_the_consumer_side_and_the_cost(capsys: pytest.CaptureFixtu
     assert data["consumers"]["worker_cores"] == 645
     assert data["consumers"]["write_units_per_sec"] == 500_000
     assert data["consumers"]["write_units_over_table_quota"] is True
+    assert data["consumers"]["warm_write_units"] == 625_000
+    assert data["inputs"]["write_statements_per_kid"] == 1.0
     cost = data["cost"]
     assert cost["shard_hours"] == 645 * 24
     assert cost["kinesis_shard_hours_usd"] == pytest.approx(645 * 24 * 0.015)
@@ -126,3 +144,4 @@ def test_the_help_states_the_planners_defaults(capsys: pytest.CaptureFixture[str
         main(["reshard", "plan", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert f"(default {DEFAULT_CONSUMER_EVENTS_PER_SHARD_S:,.0f}, measured by python -m bench.consumer)" in out
+    assert "--write-statements-per-kid" in out

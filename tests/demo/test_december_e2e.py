@@ -1,7 +1,8 @@
 """``nicelist demo --december`` end to end, short: limits mode, the real KCL daemon, a spike
-that one shard cannot take, the autoscaler. Assertions are on counts (nothing lost, Kinesis
-throttled, the autoscaler scaled up at least once and back down after the spike), never on
-timings."""
+that one shard cannot take, the autoscaler, a kid table below the spike's write rate, the alarms.
+Assertions are on counts (nothing lost, Kinesis and DynamoDB throttled, the autoscaler scaled up
+at least once and back down after the spike, an alarm reached the pager, no worker restarted),
+never on timings."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def test_short_rehearsal_throttles_scales_up_and_down_and_loses_nothing(
             "--spike-share=0.6",
             "--kids=300",
             "--metrics-period=2",
+            # the kid table below the spike's kid writes (issue 19): it throttles, no worker restarts
+            "--kid-table-write-units=200",
             f"--report={report}",
             f"--work-dir={tmp_path / 'work'}",
             "--no-progress",
@@ -55,5 +58,9 @@ def test_short_rehearsal_throttles_scales_up_and_down_and_loses_nothing(
     assert re.search(r"^scaled down after the spike: \d+ -> \d+ shards", out, re.MULTILINE), out
     assert "events produced (delivered):  4000" in out
     assert "reconcile:                    AGREE" in out
+    lines = out.splitlines()
+    assert _number(r"^dynamodb throttled statements: (\d+)", out) > 0
+    assert "worker restarts: 0" in lines
+    assert re.search(r"^write statements per written kid: \d+\.\d\d ", out, re.MULTILINE), out
     page = report.read_text()
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5

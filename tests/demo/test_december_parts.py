@@ -121,3 +121,43 @@ def test_the_scale_down_after_the_spike_is_printed_and_marked(tmp_path: Path) ->
     assert any("open shards 2 -> 4 -> 2" in line for line in lines)
     page = write_report(tmp_path / "report.html", summary, config).read_text()
     assert 'fill="#2ca02c">merge to 2</text>' in page
+
+
+def test_the_dynamodb_phase_lines_and_chart(tmp_path: Path) -> None:
+    """Issue 19: the kid table below the spike's write rate; counts from the stack's own counters."""
+    from demo._december_dynamodb import KidTableSummary, TableSample, dynamodb_lines
+
+    summary, config = summary_with_samples()
+
+    def at(t: float, consumed: float, throttled: int, statements: int, misdirected: int) -> TableSample:
+        return TableSample(
+            t=t,
+            consumed_units=consumed,
+            throttled=throttled,
+            write_statements=statements,
+            items_written=statements - misdirected,
+            misdirected=misdirected,
+            capacity_units_per_s=250.0,
+        )
+
+    summary.dynamodb = KidTableSummary(
+        write_units=250, samples=[at(0, 0, 0, 0, 0), at(60, 5_000, 40, 5_000, 10), at(90, 11_000, 700, 11_000, 100)]
+    )
+    lines = describe_december(summary)
+    assert any(line.startswith("dynamodb throttled statements: 700 (kid table at 250 write units/s") for line in lines)
+    assert "worker restarts: 0" in lines
+    assert any(line.startswith("write statements per written kid: 1.01 (11000 statements") for line in lines)
+    assert summary.dynamodb_ok
+    summary.demo.worker_restarts = 1
+    assert not summary.dynamodb_ok and "worker restarts: 1" in describe_december(summary)
+    page = write_report(tmp_path / "report.html", summary, config).read_text()
+    assert page.count("<svg") == 5 and "DynamoDB kid table: write units consumed and available" in page
+    assert dynamodb_lines(None, worker_restarts=0, distinct_kids=None) == []
+    assert KidTableSummary(write_units=1).statements_per_kid_write is None
+
+
+def test_the_kid_table_capacity_flag_defaults_to_the_rehearsals() -> None:
+    from demo._december_dynamodb import DECEMBER_KID_TABLE_WRITE_UNITS
+
+    assert parse("--december").kid_table_write_units == DECEMBER_KID_TABLE_WRITE_UNITS
+    assert DecemberConfig().kid_table_write_units == DECEMBER_KID_TABLE_WRITE_UNITS

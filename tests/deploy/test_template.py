@@ -30,6 +30,9 @@ def _of_type(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 def test_the_template_lints_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["template", "--stream", "elves", "--bucket", "northpole-archive", "--application", "santa"]) == 0
     problems = [str(match) for match in lint_all(capsys.readouterr().out) if match.rule.id[0] in "EW"]
+    assert problems == []
+    assert main(["template", "--warm-write-units", "625000"]) == 0
+    problems = [str(match) for match in lint_all(capsys.readouterr().out) if match.rule.id[0] in "EW"]
     assert problems == []  # errors and warnings; informational notes (e.g. arn:aws partitions) allowed
 
 
@@ -100,3 +103,14 @@ def test_the_template_carries_the_alarm_that_pages_on_silence() -> None:
     alarms = [a["Properties"] for a in _of_type(template(NAMES), "AWS::CloudWatch::Alarm")]
     assert [a["MetricName"] for a in alarms if a["TreatMissingData"] == "breaching"] == ["WorkerHeartbeat"]
     assert any("Metrics" in a for a in alarms)  # records-unread, metric math
+
+
+def test_the_kid_tables_warm_write_throughput_is_a_parameter() -> None:
+    """``nicelist reshard plan`` prints the figure; 0 (the default) leaves DynamoDB's default."""
+    document = template(NAMES, warm_write_units=625_000)
+    assert document["Parameters"]["WarmWriteUnits"]["Default"] == 625_000
+    warm = _of_type(document, "AWS::DynamoDB::Table")[0]["Properties"]["WarmThroughput"]
+    assert warm == {
+        "Fn::If": ["HasWarmWriteUnits", {"WriteUnitsPerSecond": {"Ref": "WarmWriteUnits"}}, {"Ref": "AWS::NoValue"}]
+    }
+    assert template(NAMES)["Parameters"]["WarmWriteUnits"]["Default"] == 0

@@ -206,3 +206,36 @@ def test_an_update_keeps_the_attributes_it_does_not_name_and_refuses_a_key_attri
     }
     [refused] = run(client, [key_update])
     assert refused["Error"]["Code"] == "ValidationError"
+
+
+def test_a_statement_moto_refuses_as_invalid_says_validation_error(local_aws: LocalAWS) -> None:
+    """A string key into a table whose key is a number: moto raises ValidationException inside;
+    the statement's code is BatchStatementError's ``ValidationError`` (issue 19, item 4)."""
+    client = local_aws.client("dynamodb")
+    name = unique_name("numeric-kids")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "kid_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "kid_id", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    responses = run(client, [insert(name, "kid-1", 1)])
+    assert responses[0]["Error"]["Code"] == "ValidationError"
+
+
+@pytest.mark.parametrize(
+    ("moto_name", "code"),
+    [
+        ("ValidationException", "ValidationError"),
+        ("com.amazonaws.dynamodb.v20120810#ValidationException", "ValidationError"),
+        ("ConditionalCheckFailedException", "ConditionalCheckFailed"),
+        ("ResourceNotFoundException", "ResourceNotFound"),
+        ("ProvisionedThroughputExceededException", "ProvisionedThroughputExceeded"),
+        ("ThrottlingException", "ThrottlingError"),
+        ("InternalServerError", "InternalServerError"),
+    ],
+)
+def test_statement_codes_are_batch_statement_error_codes(moto_name: str, code: str) -> None:
+    from localaws._dynamodb_fixes.partiql_batch import statement_error_code
+
+    assert statement_error_code(moto_name) == code
