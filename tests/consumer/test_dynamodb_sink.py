@@ -161,8 +161,13 @@ def test_a_throttled_statement_is_sent_again_alone(clean_faults: LocalAWS, clien
         assert stored(client, table, event["kid_id"])["event_id"]["S"] == event["event_id"]
 
 
-def test_statements_still_throttled_after_the_retries_raise(clean_faults: LocalAWS, client: Any, table: str) -> None:
-    writer = sink(client, table, BATCH_STATEMENT)
+def test_statements_throttled_for_longer_than_the_retry_policy_are_sent_until_written(
+    clean_faults: LocalAWS, client: Any, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Throttling is weather: 100 throttled answers in a row (the retry policy allows 4 attempts)
+    and the statement is still written; one summary line, not one line per retry."""
+    sleeps: list[float] = []
+    writer = sink(client, table, BATCH_STATEMENT, sleep=sleeps.append, monotonic=lambda: 0.0)
     clean_faults.inject_fault(
         service="dynamodb",
         operation="BatchExecuteStatement",
@@ -170,8 +175,15 @@ def test_statements_still_throttled_after_the_retries_raise(clean_faults: LocalA
         statements=(0,),
         count=100,
     )
-    with pytest.raises(SinkUnavailableError, match="still throttled"):
-        writer.write_latest([decoded(make_event(kid_id=kid()))])
+    event = make_event(kid_id=kid())
+    with caplog.at_level("INFO"):
+        assert writer.write_latest([decoded(event)]).written == 1
+    assert len(sleeps) == 100 and max(sleeps) <= 1.0
+    stats = writer.stats()
+    assert (stats.throttled_statements, stats.write_statements, stats.kids_settled) == (100, 1, 1)
+    assert stats.waited_s == pytest.approx(sum(sleeps))
+    assert len([r for r in caplog.records if "throttles writes" in r.getMessage()]) == 1
+    assert stored(client, table, event["kid_id"])["event_id"]["S"] == event["event_id"]
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -21,8 +21,9 @@ from tests.factories import BASE_MS, make_event
 @pytest.mark.parametrize(
     ("code", "status", "failure"),
     [
-        ("ProvisionedThroughputExceededException", 400, Failure.RETRYABLE),
-        ("ThrottlingException", 400, Failure.RETRYABLE),
+        ("ProvisionedThroughputExceededException", 400, Failure.THROTTLED),
+        ("ThrottlingException", 400, Failure.THROTTLED),
+        ("RequestLimitExceeded", 400, Failure.THROTTLED),
         ("InternalServerError", 500, Failure.RETRYABLE),
         ("ServiceUnavailable", 503, Failure.RETRYABLE),
         ("ValidationException", 400, Failure.REFUSED),
@@ -41,9 +42,9 @@ def test_call_errors_are_retryable_refused_or_systemic(code: str, status: int, f
 @pytest.mark.parametrize(
     ("code", "failure"),
     [
-        ("ThrottlingError", Failure.RETRYABLE),
-        ("ProvisionedThroughputExceeded", Failure.RETRYABLE),
-        ("RequestLimitExceeded", Failure.RETRYABLE),
+        ("ThrottlingError", Failure.THROTTLED),
+        ("ProvisionedThroughputExceeded", Failure.THROTTLED),
+        ("RequestLimitExceeded", Failure.THROTTLED),
         ("TransactionConflict", Failure.RETRYABLE),
         ("InternalServerError", Failure.RETRYABLE),
         ("ValidationError", Failure.REFUSED),
