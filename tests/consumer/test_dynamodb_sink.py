@@ -14,7 +14,7 @@ from amazon_kclpy import messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumer import ProcessorConfig, RetryPolicy, SinkError, SinkUnavailableError
+from consumer import ProcessorConfig, RetryPolicy, SinkError
 from consumer.archive import read_rows
 from consumer.processor import NicelistProcessor
 from consumer.records import DecodedEvent, KinesisRecord
