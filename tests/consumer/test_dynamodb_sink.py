@@ -20,6 +20,7 @@ from consumer.processor import NicelistProcessor
 from consumer.records import DecodedEvent, KinesisRecord
 from consumer.sinks import BATCH_STATEMENT, PUT_ITEM, DynamoDBSink, S3Archive
 from localaws import LocalAWS
+from observability import metrics as m
 from schemas import BehaviourEventCodec, encode_event, validate_event
 from tests.factories import BASE_MS, make_event
 from tests.stack import unique_name
@@ -296,3 +297,48 @@ def test_the_processor_dead_letters_a_value_dynamodb_refuses_and_checkpoints(
     for event in good:
         assert stored(client, table, event["kid_id"])["event_id"]["S"] == event["event_id"]
     assert stored(client, table, poison["kid_id"]) == {}
+
+
+# --- a kid table with another key: the worker stops before any checkpoint (embedded stack) ---
+@pytest.mark.parametrize(
+    ("keys", "attributes"),
+    [
+        ([("kid_id", "HASH"), ("observed_at", "RANGE")], [("kid_id", "S"), ("observed_at", "N")]),
+        ([("kid_id", "HASH")], [("kid_id", "N")]),
+    ],
+    ids=["range-key", "numeric-kid-id"],
+)
+@pytest.mark.parametrize("path", PATHS)
+def test_a_table_with_another_key_makes_the_processor_exit_70_before_any_checkpoint(
+    local_aws: LocalAWS,
+    client: Any,
+    bucket: str,
+    path: str,
+    keys: list[tuple[str, str]],
+    attributes: list[tuple[str, str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = unique_name("wrong")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    exit_ = FakeExit()
+    processor = NicelistProcessor(
+        config=ProcessorConfig(dynamodb_overlap_batches=False),
+        dynamodb=sink(client, name, path),
+        archive=S3Archive(local_aws.client("s3"), bucket, retry=FAST),
+        exit=exit_,
+    )
+    processor.initialize(initialize_input())
+    checkpointer = FakeCheckpointer()
+    processor.process_records(
+        process_input([kcl_record(encode_event(make_event(kid_id=kid()))) for _ in range(5)], checkpointer)
+    )
+    processor.shutdown_requested(with_checkpointer(messages.ShutdownRequestedInput, "shutdownRequested", checkpointer))
+    assert exit_.statuses == [70] and checkpointer.calls == []
+    assert client.scan(TableName=name)["Count"] == 0
+    assert processor.metrics.accumulator.drain().counters.get(m.PROCESSOR_STOPPED) == 1
+    assert "the worker writes items keyed by kid_id" in caplog.text
