@@ -7,14 +7,15 @@ says (BatchExecuteStatement, BatchStatementError, PartiQL INSERT and UPDATE): on
 statement; INSERT of an existing key: ``DuplicateItem``; UPDATE whose condition is false or whose
 item is missing: ``ConditionalCheckFailed`` (with the old item in ``Error.Item`` when there is one:
 ``ALL_OLD``). Capacity: a token bucket of ``units_per_s`` write units per second holding at most
-``burst_s`` seconds of them (DynamoDB keeps up to 300 s of unused capacity: 1 s is the harsh
-case); one unit per statement answered (items under 1 KB; a failed condition is billed too);
+``burst_s`` seconds of them, empty at the start (DynamoDB keeps up to 300 s of unused capacity:
+1 s is the harsh case); one unit per statement answered (items under 1 KB; a failed condition is billed too);
 a statement over the capacity answers ``ThrottlingError`` (or, with ``whole_call``, the whole call
 is refused with ``ThrottlingException``), only inside the throttling window.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,11 +43,16 @@ class KidTable:
     _started: float | None = None
     _tokens: float = 0.0
     _refilled: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> None:
-        """The throttling window opens now, with a full bucket."""
+        """The throttling window opens now, with an empty bucket (so at most C x seconds are granted)."""
         self._started = self._refilled = self.clock()
-        self._tokens = (self.units_per_s or 0.0) * self.burst_s
+        self._tokens = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self._started is not None
 
     def in_window(self) -> bool:
         if self._started is None or self.units_per_s is None:
@@ -67,6 +73,10 @@ class KidTable:
 
     def execute(self, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The ``Responses`` of one BatchExecuteStatement; raises :class:`CallThrottled`."""
+        with self._lock:
+            return self._execute(statements)
+
+    def _execute(self, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.whole_call and self.in_window():
             self.throttled += len(statements)
             raise CallThrottled()

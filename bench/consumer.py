@@ -14,6 +14,11 @@ workloads: distinct kids, and each kid five times in its batch. Per-core figures
 per CPU second of the whole process (``time.process_time``: every thread); runs alternate and
 the best of ``--repeat`` is kept. A second pass gives every AWS call 5 ms of wall time (the hook
 sleeps) and reports events per wall second: what one shard's processor keeps up with.
+
+A third pass (:mod:`bench._throttled`) gives the kid table a write capacity of
+``--throttle-capacity`` units per second for ``--throttle-seconds`` (default 60) and reports how
+much of it the processor used, that it did not give up, and the write statements per kid of a
+fresh processor on the full table afterwards.
 """
 
 from __future__ import annotations
@@ -73,6 +78,10 @@ class InProcessAws:
             body = {"Responses": [{"TableName": "kids"}] * count}
         elif operation == "BatchWriteItem":
             body = {"UnprocessedItems": {}}
+        elif operation == "DescribeTable":  # the sink checks the key schema once
+            from bench._throttled import GOOD_KEY
+
+            body = {"Table": {"TableName": "kids", **GOOD_KEY}}
         raw = json.dumps(body).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": str(len(raw))}
         return AWSResponse(request.url, 200, headers, _Raw(raw))  # type: ignore[arg-type]
@@ -329,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=5.0, help="wall time of each AWS call, 2nd pass")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one core")
+    parser.add_argument(
+        "--throttle-capacity", type=float, default=1000.0, help="write units/s of the throttled pass (default 1000)"
+    )
+    parser.add_argument(
+        "--throttle-seconds", type=float, default=60.0, help="seconds the capacity applies (default 60; 0: skip)"
+    )
+    parser.add_argument("--only-throttled", action="store_true", help="run the throttled pass alone")
     args = parser.parse_args(argv)
     out = sys.stderr if args.json else sys.stdout
     if hasattr(os, "sched_setaffinity") and not args.no_pin:
@@ -336,8 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {core})
         print(f"pinned to core {core}", file=out)
 
-    figures: dict[str, float] = {}
-    for suffix, repeat in (("", 1), ("_repeat5", 5)):
+    figures: dict[str, Any] = {}
+    for suffix, repeat in () if args.only_throttled else (("", 1), ("_repeat5", 5)):
         label = "distinct kids" if repeat == 1 else "each kid 5 times in its batch"
         cpu = measure(make_records(args.events, repeat), args.repeat, 0.0, min(args.events, 5_000))
         lat = measure(
@@ -374,6 +390,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         figures["processor_put_item_path_shard_events_per_s_at_5ms" + suffix] = round(
             lat["processor, put-item path (before)"].per_wall_s, 1
+        )
+    if args.throttle_seconds > 0:
+        from bench._throttled import run_throttled_pass
+
+        figures |= run_throttled_pass(
+            capacity_per_s=args.throttle_capacity,
+            seconds=args.throttle_seconds,
+            latency_s=args.latency_ms / 1000,
+            say=lambda line: print(line, file=out),
         )
     if args.json:
         print(json.dumps(figures, indent=2))

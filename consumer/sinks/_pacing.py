@@ -14,8 +14,8 @@ decides two things per round of calls, AIMD-like:
   exponential backoff with jitter while it takes none (``base_s`` doubling up to ``max_s``).
 
 It also keeps the figures the processor publishes (statements throttled, calls in flight, time
-spent waiting) and writes the throttling summary: one log line when throttling starts, then at
-most one per ``summary_every_s`` (never one per retry).
+spent waiting) and writes the throttling summary: one log line when throttling first starts,
+then at most one per ``summary_every_s`` (never one per retry).
 """
 
 from __future__ import annotations
@@ -77,7 +77,6 @@ class Pacer:
         self.write_statements = self.kids_settled = 0
         self._since_summary = (0, 0, 0.0)  # statements, calls, waited at the last summary
         self._last_summary: float | None = None
-        self._throttling = False
 
     def round_done(self, *, accepted: int, throttled: int, throttled_calls: int, per_call: int) -> float:
         """A round ended with ``accepted`` statements answered (not throttled) and ``throttled``
@@ -89,7 +88,6 @@ class Pacer:
             if not throttled:
                 self.limit = min(self.max_in_flight, self.limit + 1)
                 self._dry_rounds = 0
-                self._throttling = False
                 return 0.0
             took = math.ceil(accepted / max(1, per_call))
             self.limit = max(1, min(self.limit - 1, took))
@@ -119,11 +117,9 @@ class Pacer:
             )
 
     def _summarise(self) -> None:
-        """One line when throttling starts, then at most one per ``summary_every_s``."""
+        """One line when throttling first starts, then at most one per ``summary_every_s``."""
         now = self._monotonic()
-        starting = not self._throttling
-        self._throttling = True
-        if not starting and self._last_summary is not None and now - self._last_summary < self._summary_every_s:
+        if self._last_summary is not None and now - self._last_summary < self._summary_every_s:
             return
         statements, calls, waited = self._since_summary
         span = 0.0 if self._last_summary is None else now - self._last_summary
