@@ -76,6 +76,8 @@ class InProcessAws:
             body_bytes = request.body if isinstance(request.body, bytes) else str(request.body).encode()
             count = body_bytes.count(b'"Statement":')  # one per statement, without parsing the JSON
             body = {"Responses": [{"TableName": "kids"}] * count}
+            if b"nicelist-shape-probe-" in body_bytes:  # the sink's one start-up probe: no such item
+                body = {"Responses": [{"Error": {"Code": "ConditionalCheckFailed", "Message": "no item"}}]}
         elif operation == "BatchWriteItem":
             body = {"UnprocessedItems": {}}
         elif operation == "DescribeTable":  # the sink checks the key schema once

@@ -1,4 +1,12 @@
-"""Is the kid table one the worker can write? Checked once, before the first write.
+"""Is the kid table one the worker can write? Checked once, before the first write, two ways:
+
+1. ``DescribeTable``: the key schema must be ``kid_id`` (S) alone (:func:`key_schema_problem`).
+2. The statement shapes (batch-statement path): one UPDATE of the worker's own shape for a kid
+   that cannot exist (:func:`probe_event`), which cannot change an item (an UPDATE whose WHERE
+   matches no item creates nothing and fails ``ConditionalCheckFailed``: documented). It checks
+   what the documentation leaves open about our UPDATE (the parenthesised OR in its WHERE, SET
+   and REMOVE clauses together): a refusal stops the worker before anything is dead-lettered
+   (:func:`probe_problem`). It costs one write unit per processor start.
 
 DynamoDB documents what ``DescribeTable`` answers (``KeySchema``, ``AttributeDefinitions``:
 https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DescribeTable.html); it costs
@@ -12,10 +20,37 @@ worker reads the key schema first and stops (exit 70, nothing checkpointed) when
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from ..records import DecodedEvent, KinesisRecord
 
 KEY = "kid_id"
 KEY_TYPE = "S"
+#: kid ids of the probe: never a real kid's (those come from elves' devices, never this prefix)
+PROBE_PREFIX = "nicelist-shape-probe-"
+
+
+def probe_event() -> DecodedEvent:
+    """An event of a kid no table holds, for the shape probe."""
+    kid = f"{PROBE_PREFIX}{uuid.uuid4().hex}"
+    record = KinesisRecord("probe", "0", 0, kid, 0, b"")
+    event = {"kid_id": kid, "event_id": str(uuid.uuid4()), "elf_id": "probe", "behaviour": "NICE", "observed_at": 0}
+    return DecodedEvent(record, event, "00" * 8)
+
+
+def probe_problem(table: str, response: dict[str, Any]) -> str | None:
+    """What the probe UPDATE's answer says is wrong, or None (``ConditionalCheckFailed``)."""
+    error = response.get("Error")
+    if not error:
+        return (
+            f"an UPDATE of a kid with no item succeeded in {table}; the worker relies on UPDATE never creating "
+            "an item (its INSERT/UPDATE choice would be wrong)"
+        )
+    code = str(error.get("Code", ""))
+    if code == "ConditionalCheckFailed":
+        return None
+    return f"DynamoDB refuses the worker's UPDATE statement on {table}: {code}: {error.get('Message', '')}"
 
 
 def key_schema_problem(table: str, description: dict[str, Any]) -> str | None:

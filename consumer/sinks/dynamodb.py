@@ -40,7 +40,7 @@ from ._classify import Failure, classify_call, classify_statement, refusals_are_
 from ._pacing import FirstStatement, Pacer, PacingStats
 from ._partiql import insert_statement, update_statement
 from ._pool import run_all
-from ._table import key_schema_problem
+from ._table import key_schema_problem, probe_event, probe_problem
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,22 @@ class DynamoDBSink:
         problem = key_schema_problem(self._table, answer.get("Table", {}))
         if problem is not None:
             raise WrongTableError(problem)
+        if self.write_path == BATCH_STATEMENT:
+            self._probe_statement_shape()
         self._table_checked = True
+
+    def _probe_statement_shape(self) -> None:
+        """One UPDATE of our shape for a kid that cannot exist (see :mod:`._table`)."""
+        probe = _Slot(probe_event(), insert=False, known=True)
+        while True:
+            (response,), whole = self._execute([probe])
+            code = str(response.get("Error", {}).get("Code", ""))
+            if classify_statement(code) is not Failure.THROTTLED:
+                break
+            self._wait(self._pacer.round_done(accepted=0, throttled=1, throttled_calls=int(whole), per_call=1))
+        problem = probe_problem(self._table, response)
+        if problem is not None:
+            raise WrongTableError(problem)
 
     # --- put-item path -------------------------------------------------------------------------
     def _put(self, decoded: DecodedEvent) -> str:
@@ -350,7 +365,13 @@ class DynamoDBSink:
         if code == "ConditionalCheckFailed":
             # ALL_OLD: the old item in the statement's Error.Item (documented) or, as some
             # answers carry it, in the response's own Item (see docs/ASSUMPTIONS.md)
-            if error.get("Item") or response.get("Item"):  # the stored event is newer (or this very one)
+            old = error.get("Item") or response.get("Item")
+            if old:  # the stored event is newer (or this very one)
+                if old.get("kid_id", {}).get("S") != kid:
+                    raise WrongTableError(
+                        f"DynamoDB returned an old item for kid {kid} that is not its item ({str(old)[:200]}); "
+                        "the writer cannot tell written from superseded: stopping"
+                    )
                 slot.outcome = _Outcome.SUPERSEDED
                 self._answered(slot, first, existed=True)
                 self._remember(kid)

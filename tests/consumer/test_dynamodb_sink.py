@@ -14,7 +14,7 @@ from amazon_kclpy import messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumer import ProcessorConfig, RetryPolicy, SinkError
+from consumer import ProcessorConfig, RetryPolicy, SinkError, WrongTableError
 from consumer.archive import read_rows
 from consumer.processor import NicelistProcessor
 from consumer.records import DecodedEvent, KinesisRecord
@@ -79,6 +79,9 @@ def stored(client: Any, table: str, kid_id: str) -> dict[str, Any]:
 
 
 def sink(client: Any, table: str, path: str, **options: Any) -> DynamoDBSink:
+    """A sink on ``client``; the table check (DescribeTable, one probe statement) only when asked,
+    so the recorded calls and injected faults are the writes'."""
+    options.setdefault("check_table", False)
     options.setdefault("retry", FAST)
     options.setdefault("sleep", lambda s: None)
     return DynamoDBSink(client, table, write_path=path, **options)
@@ -328,7 +331,7 @@ def test_a_table_with_another_key_makes_the_processor_exit_70_before_any_checkpo
     exit_ = FakeExit()
     processor = NicelistProcessor(
         config=ProcessorConfig(dynamodb_overlap_batches=False),
-        dynamodb=sink(client, name, path),
+        dynamodb=sink(client, name, path, check_table=True),
         archive=S3Archive(local_aws.client("s3"), bucket, retry=FAST),
         exit=exit_,
     )
@@ -342,3 +345,26 @@ def test_a_table_with_another_key_makes_the_processor_exit_70_before_any_checkpo
     assert client.scan(TableName=name)["Count"] == 0
     assert processor.metrics.accumulator.drain().counters.get(m.PROCESSOR_STOPPED) == 1
     assert "the worker writes items keyed by kid_id" in caplog.text
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_table_check_passes_on_the_kid_table_and_changes_no_item(client: Any, table: str, path: str) -> None:
+    recording = Recording(client)
+    before = client.scan(TableName=table)["Count"]
+    event = make_event(kid_id=kid())
+    assert sink(recording, table, path, check_table=True).write_latest([decoded(event)]).written == 1
+    probes = [b for b in recording.batches if "nicelist-shape-probe-" in str(b)]
+    assert len(probes) == (1 if path == BATCH_STATEMENT else 0)
+    assert client.scan(TableName=table)["Count"] == before + 1  # the probe created nothing
+
+
+def test_a_refused_statement_shape_stops_the_writer_before_any_write(
+    clean_faults: LocalAWS, client: Any, table: str
+) -> None:
+    recording = Recording(client)
+    clean_faults.inject_fault(
+        service="dynamodb", operation="BatchExecuteStatement", error_code="ValidationError", statements=(0,)
+    )
+    with pytest.raises(WrongTableError, match="refuses the worker's UPDATE statement"):
+        sink(recording, table, BATCH_STATEMENT, check_table=True).write_latest([decoded(make_event(kid_id=kid()))])
+    assert len(recording.batches) == 1
