@@ -20,55 +20,22 @@ from collections.abc import Callable
 from typing import Any
 
 from ._kid_table import KidTable
-
-GOOD_KEY = {
-    "KeySchema": [{"AttributeName": "kid_id", "KeyType": "HASH"}],
-    "AttributeDefinitions": [{"AttributeName": "kid_id", "AttributeType": "S"}],
-}
+from .consumer import InProcessAws
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
-
-
-class TableAws:
-    """A ``before-send`` hook: DynamoDB answered by ``table`` (after ``latency_s``), S3 with success."""
+class TableAws(InProcessAws):
+    """The benchmark's in-process AWS, with DynamoDB's writes answered by ``table``."""
 
     def __init__(self, table: KidTable, latency_s: float) -> None:
+        super().__init__(latency_s)
         self.table = table
-        self.latency_s = latency_s
-        self.calls = 0
 
-    def attach(self, client: Any) -> Any:
-        client.meta.events.register_first(f"before-send.{client.meta.service_model.service_id.hyphenize()}", self)
-        return client
-
-    def __call__(self, request: Any, **_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
-        self.calls += 1
-        if self.latency_s:
-            time.sleep(self.latency_s)
-        target = request.headers.get("X-Amz-Target")
-        if target is None:  # S3 PutObject
-            return AWSResponse(request.url, 200, {"ETag": '"0"', "Content-Length": "0"}, _Raw(b""))  # type: ignore[arg-type]
-        operation = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
-        status, body = 200, {}
-        if operation == "DescribeTable":
-            body = {"Table": {"TableName": "kids", **GOOD_KEY}}
-        elif operation == "BatchExecuteStatement":
-            raw_body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-            statements = json.loads(raw_body)["Statements"]
-            if not self.table.started:  # the window opens at the first write
-                self.table.start()
-            body = {"Responses": self.table.execute(statements)}
-        raw = json.dumps(body).encode()
-        headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": str(len(raw))}
-        return AWSResponse(request.url, status, headers, _Raw(raw))  # type: ignore[arg-type]
+    def dynamodb_answer(self, operation: str, body_bytes: bytes) -> dict[str, Any]:
+        if operation != "BatchExecuteStatement":
+            return super().dynamodb_answer(operation, body_bytes)
+        if not self.table.started:  # the window opens at the first write
+            self.table.start()
+        return {"Responses": self.table.execute(json.loads(body_bytes)["Statements"])}
 
 
 def _records(events: list[dict[str, Any]], first_sequence: int) -> list[dict[str, Any]]:

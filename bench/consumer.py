@@ -35,6 +35,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+#: the kid table's key, as DescribeTable answers it
+KID_TABLE_KEY = {
+    "KeySchema": [{"AttributeName": "kid_id", "KeyType": "HASH"}],
+    "AttributeDefinitions": [{"AttributeName": "kid_id", "AttributeType": "S"}],
+}
 BATCH_RECORDS = 500  # what the KCL delivers per process_records (maxRecords in our properties)
 SHARD_ID = "shardId-000000000000"
 
@@ -71,22 +76,23 @@ class InProcessAws:
         if target is None:  # S3 (REST): PutObject
             return AWSResponse(request.url, 200, {"ETag": '"0"', "Content-Length": "0"}, _Raw(b""))  # type: ignore[arg-type]
         operation = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
-        body: dict[str, Any] = {}
-        if operation == "BatchExecuteStatement":
-            body_bytes = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-            count = body_bytes.count(b'"Statement":')  # one per statement, without parsing the JSON
-            body = {"Responses": [{"TableName": "kids"}] * count}
-            if b"nicelist-shape-probe-" in body_bytes:  # the sink's one start-up probe: no such item
-                body = {"Responses": [{"Error": {"Code": "ConditionalCheckFailed", "Message": "no item"}}]}
-        elif operation == "BatchWriteItem":
-            body = {"UnprocessedItems": {}}
-        elif operation == "DescribeTable":  # the sink checks the key schema once
-            from bench._throttled import GOOD_KEY
-
-            body = {"Table": {"TableName": "kids", **GOOD_KEY}}
-        raw = json.dumps(body).encode()
+        body_bytes = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+        raw = json.dumps(self.dynamodb_answer(operation, body_bytes)).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": str(len(raw))}
         return AWSResponse(request.url, 200, headers, _Raw(raw))  # type: ignore[arg-type]
+
+    def dynamodb_answer(self, operation: str, body_bytes: bytes) -> dict[str, Any]:
+        """The JSON answer to a DynamoDB call: success for every write, the kid table's key."""
+        if operation == "BatchExecuteStatement":
+            if b"nicelist-shape-probe-" in body_bytes:  # the sink's one start-up probe: no such item
+                return {"Responses": [{"Error": {"Code": "ConditionalCheckFailed", "Message": "no item"}}]}
+            count = body_bytes.count(b'"Statement":')  # one per statement, without parsing the JSON
+            return {"Responses": [{"TableName": "kids"}] * count}
+        if operation == "BatchWriteItem":
+            return {"UnprocessedItems": {}}
+        if operation == "DescribeTable":  # the sink checks the key schema once
+            return {"Table": {"TableName": "kids", **KID_TABLE_KEY}}
+        return {}
 
 
 @functools.cache
