@@ -145,6 +145,7 @@ class NicelistProcessor(RecordProcessorBase):
         """Never checkpoint: another worker owns the shard and replays what was not durable."""
         log.info("lease lost on %s; dropping %s buffered rows", self.shard_id, len(self.buffer))
         self._pending = None  # its writes may still land: conditional, so harmless to the new owner
+        self._dynamodb.abandon()  # ... but one waiting out throttling stops waiting (the process can end)
         self.buffer.discard()
         self.tracker.forget_undurable()
         self.metrics.close()
@@ -233,6 +234,8 @@ class NicelistProcessor(RecordProcessorBase):
             except FutureTimeout:
                 pass
             except SinkAbandonedError:
+                if not self.stopped:
+                    raise
                 break
             self.metrics.sink_progress(self._dynamodb.stats())
             if self.stopped:
