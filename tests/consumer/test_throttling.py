@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import threading
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench._kid_table import CallThrottled, KidTable
 from consumer import SinkAbandonedError, WrongTableError
@@ -282,3 +285,52 @@ def test_an_abandoned_write_stops_at_its_next_wait() -> None:
     with pytest.raises(SinkAbandonedError):
         writer.write_latest(events_for(["a"]))
     assert writer.write_path == BATCH_STATEMENT
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    statement_share=st.floats(0.0, 0.9),
+    call_share=st.floats(0.0, 0.9),
+    kids=st.integers(1, 120),
+    restarted=st.booleans(),
+)
+def test_under_any_throttling_pattern_every_kid_ends_on_its_latest_event(
+    seed: int, statement_share: float, call_share: float, kids: int, restarted: bool
+) -> None:
+    """Random statement and whole-call throttling, on a fresh or a full table: nothing raises,
+    every kid ends on its latest event, and each kid costs at most two answered statements."""
+    rng = random.Random(seed)
+    clock = SimClock()
+    table = KidTable(clock=clock)
+    names = [f"kid-{n}" for n in range(kids)]
+    if restarted:
+        table.items.update({name: (BASE_MS - 1, "0") for name in names})
+
+    class Flaky(FakeClient):
+        def batch_execute_statement(self, Statements: list[dict[str, Any]]) -> dict[str, Any]:
+            if rng.random() < call_share:
+                raise throttled(rng.choice(["ThrottlingException", "ProvisionedThroughputExceededException"]))
+            throttled_at = {n for n in range(len(Statements)) if rng.random() < statement_share}
+            taken = iter(self.table.execute([s for n, s in enumerate(Statements) if n not in throttled_at]))
+            codes = ["ThrottlingError", "RequestLimitExceeded", "ProvisionedThroughputExceeded"]
+            return {
+                "Responses": [
+                    {"Error": {"Code": rng.choice(codes)}} if n in throttled_at else next(taken)
+                    for n in range(len(Statements))
+                ]
+            }
+
+    writer = sink(Flaky(table), clock)
+    events = [
+        decoded(make_event(kid_id=rng.choice(names), observed_at=BASE_MS + rng.randrange(5))) for _ in range(kids * 2)
+    ]
+    summary = writer.write_latest(events)
+    latest: dict[str, tuple[int, str]] = {}
+    for event in events:
+        latest[event.kid_id] = max(latest.get(event.kid_id, (0, "")), event.order_key)
+    assert summary.written + summary.superseded == len(latest)
+    for kid_id, order in latest.items():
+        assert table.items[kid_id] == order
+    assert table.answered <= 2 * len(latest)
+    writer.close()
