@@ -314,8 +314,10 @@ class DynamoDBSink:
                 for slot in open_slots:
                     if not slot.known and not slot.answered:
                         slot.insert = not self._firsts.update_first()
-            calls = 1 if probing else self._pacer.limit
-            sending = open_slots[: calls * _PER_CALL]
+            if probing:  # one call of kids the table has not answered for yet, to learn INSERT or UPDATE first
+                sending = [s for s in open_slots if not s.known and not s.answered][:_PER_CALL]
+            else:
+                sending = open_slots[: self._pacer.limit * _PER_CALL]
             chunks = [sending[i : i + _PER_CALL] for i in range(0, len(sending), _PER_CALL)]
             answers = run_all(self._pool, self._execute, chunks)
             counts = [0, 0, 0]  # by _Answer
