@@ -122,15 +122,15 @@ class Pacer:
         if self._last_summary is not None and now - self._last_summary < self._summary_every_s:
             return
         statements, calls, waited = self._since_summary
-        span = 0.0 if self._last_summary is None else now - self._last_summary
+        since = "so far" if self._last_summary is None else f"in the last {now - self._last_summary:.0f} s"
         log.warning(
-            "DynamoDB throttles writes into %s: %s statements throttled (%s calls throttled whole) in the last "
-            "%.0f s; %s calls in flight (of %s); %.1f s spent waiting. Still writing: throttling is not a failure, "
+            "DynamoDB throttles writes into %s: %s statements throttled (%s calls throttled whole) %s; "
+            "%s calls in flight (of %s); %.1f s spent waiting. Still writing: throttling is not a failure, "
             "the shard catches up when the table has capacity again",
             self._table,
             self.throttled_statements - statements,
             self.throttled_calls - calls,
-            span,
+            since,
             self.limit,
             self.max_in_flight,
             self.waited_s - waited,
