@@ -14,6 +14,11 @@ workloads: distinct kids, and each kid five times in its batch. Per-core figures
 per CPU second of the whole process (``time.process_time``: every thread); runs alternate and
 the best of ``--repeat`` is kept. A second pass gives every AWS call 5 ms of wall time (the hook
 sleeps) and reports events per wall second: what one shard's processor keeps up with.
+
+A third pass (:mod:`bench._throttled`) gives the kid table a write capacity of
+``--throttle-capacity`` units per second for ``--throttle-seconds`` (default 60) and reports how
+much of it the processor used, that it did not give up, and the write statements per kid of a
+fresh processor on the full table afterwards.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+#: the kid table's key, as DescribeTable answers it
+KID_TABLE_KEY = {
+    "KeySchema": [{"AttributeName": "kid_id", "KeyType": "HASH"}],
+    "AttributeDefinitions": [{"AttributeName": "kid_id", "AttributeType": "S"}],
+}
 BATCH_RECORDS = 500  # what the KCL delivers per process_records (maxRecords in our properties)
 SHARD_ID = "shardId-000000000000"
 
@@ -66,16 +76,23 @@ class InProcessAws:
         if target is None:  # S3 (REST): PutObject
             return AWSResponse(request.url, 200, {"ETag": '"0"', "Content-Length": "0"}, _Raw(b""))  # type: ignore[arg-type]
         operation = (target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1]
-        body: dict[str, Any] = {}
-        if operation == "BatchExecuteStatement":
-            body_bytes = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-            count = body_bytes.count(b'"Statement":')  # one per statement, without parsing the JSON
-            body = {"Responses": [{"TableName": "kids"}] * count}
-        elif operation == "BatchWriteItem":
-            body = {"UnprocessedItems": {}}
-        raw = json.dumps(body).encode()
+        body_bytes = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+        raw = json.dumps(self.dynamodb_answer(operation, body_bytes)).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Length": str(len(raw))}
         return AWSResponse(request.url, 200, headers, _Raw(raw))  # type: ignore[arg-type]
+
+    def dynamodb_answer(self, operation: str, body_bytes: bytes) -> dict[str, Any]:
+        """The JSON answer to a DynamoDB call: success for every write, the kid table's key."""
+        if operation == "BatchExecuteStatement":
+            if b"nicelist-shape-probe-" in body_bytes:  # the sink's one start-up probe: no such item
+                return {"Responses": [{"Error": {"Code": "ConditionalCheckFailed", "Message": "no item"}}]}
+            count = body_bytes.count(b'"Statement":')  # one per statement, without parsing the JSON
+            return {"Responses": [{"TableName": "kids"}] * count}
+        if operation == "BatchWriteItem":
+            return {"UnprocessedItems": {}}
+        if operation == "DescribeTable":  # the sink checks the key schema once
+            return {"Table": {"TableName": "kids", **KID_TABLE_KEY}}
+        return {}
 
 
 @functools.cache
@@ -329,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=5.0, help="wall time of each AWS call, 2nd pass")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the process to one core")
+    parser.add_argument(
+        "--throttle-capacity", type=float, default=1000.0, help="write units/s of the throttled pass (default 1000)"
+    )
+    parser.add_argument(
+        "--throttle-seconds", type=float, default=60.0, help="seconds the capacity applies (default 60; 0: skip)"
+    )
+    parser.add_argument("--only-throttled", action="store_true", help="run the throttled pass alone")
     args = parser.parse_args(argv)
     out = sys.stderr if args.json else sys.stdout
     if hasattr(os, "sched_setaffinity") and not args.no_pin:
@@ -336,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {core})
         print(f"pinned to core {core}", file=out)
 
-    figures: dict[str, float] = {}
-    for suffix, repeat in (("", 1), ("_repeat5", 5)):
+    figures: dict[str, Any] = {}
+    for suffix, repeat in () if args.only_throttled else (("", 1), ("_repeat5", 5)):
         label = "distinct kids" if repeat == 1 else "each kid 5 times in its batch"
         cpu = measure(make_records(args.events, repeat), args.repeat, 0.0, min(args.events, 5_000))
         lat = measure(
@@ -374,6 +398,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         figures["processor_put_item_path_shard_events_per_s_at_5ms" + suffix] = round(
             lat["processor, put-item path (before)"].per_wall_s, 1
+        )
+    if args.throttle_seconds > 0:
+        from bench._throttled import run_throttled_pass
+
+        figures |= run_throttled_pass(
+            capacity_per_s=args.throttle_capacity,
+            seconds=args.throttle_seconds,
+            latency_s=args.latency_ms / 1000,
+            say=lambda line: print(line, file=out),
         )
     if args.json:
         print(json.dumps(figures, indent=2))

@@ -11,8 +11,10 @@ from ._errors import (
     CheckpointFailedError,
     ConfigError,
     ConsumerError,
+    SinkAbandonedError,
     SinkError,
     SinkUnavailableError,
+    WrongTableError,
 )
 from .config import ProcessorConfig
 from .retry import RetryPolicy
@@ -24,6 +26,8 @@ __all__ = [
     "ConsumerError",
     "ProcessorConfig",
     "RetryPolicy",
+    "SinkAbandonedError",
     "SinkError",
     "SinkUnavailableError",
+    "WrongTableError",
 ]

@@ -38,6 +38,16 @@ class CheckpointTracker:
             raise ValueError(f"records went backwards: {point} after {self._delivered}")
         self._delivered = point
 
+    @property
+    def delivered_point(self) -> Checkpoint | None:
+        """The last position delivered so far."""
+        return self._delivered
+
+    def durable_through(self, point: Checkpoint | None) -> None:
+        """Both sinks hold everything up to ``point`` (a position delivered earlier)."""
+        if point is not None and (self._durable is None or point.position > self._durable.position):
+            self._durable = point
+
     def all_durable(self) -> None:
         """Both sinks hold everything delivered so far."""
         self._durable = self._delivered

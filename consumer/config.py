@@ -61,16 +61,24 @@ class ProcessorConfig:
     #: BatchExecuteStatement bodies serialized by json.dumps instead of botocore's shape walk
     #: (consumer.sinks._prebuilt): the largest CPU cost of the write path otherwise
     dynamodb_prebuilt_json: bool = True
-    #: how long a sink keeps retrying throttling and 5xx before the processor gives up (exits)
+    #: how long a sink keeps retrying 5xx and connection errors before the processor gives up
+    #: (exits); throttling alone never makes it give up (consumer.sinks._pacing)
     sink_retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: retries of a throttled checkpoint; a checkpoint that still fails is skipped, not fatal
     checkpoint_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=5))
+    #: while a batch's DynamoDB writes wait out throttling, the processor looks up this often
+    #: (publishes the writer's figures, notices a lost lease or a gone daemon)
+    dynamodb_wait_poll_s: float = 1.0
+    #: ... and after this long archives and checkpoints what the earlier batches made durable
+    checkpoint_while_waiting_after_s: float = 10.0
     #: events observed more than this far past their record's arrival at Kinesis are dead-lettered
     max_future_skew_ms: int = DEFAULT_MAX_FUTURE_SKEW_MS
 
     def __post_init__(self) -> None:
         if self.archive_max_file_bytes < 1:
             raise ConfigError(f"archive_max_file_bytes must be positive, got {self.archive_max_file_bytes}")
+        if self.dynamodb_wait_poll_s <= 0 or self.checkpoint_while_waiting_after_s < 0:
+            raise ConfigError("dynamodb_wait_poll_s must be positive and checkpoint_while_waiting_after_s >= 0")
         if self.archive_max_file_age_s <= 0:
             raise ConfigError(f"archive_max_file_age_s must be positive, got {self.archive_max_file_age_s}")
         if not 1 <= self.dynamodb_threads <= 64:

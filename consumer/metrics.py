@@ -90,6 +90,7 @@ class WorkerMetrics:
         self._seen: dict[str, int] = {}
         self._records_at_checkpoint = 0
         self._checkpoints_seen = 0
+        self._sink_seen: Any = None
         self.publisher: MetricsPublisher | None = None
         if cloudwatch is not None and self.config.enabled:
             self.publisher = MetricsPublisher(
@@ -142,6 +143,23 @@ class WorkerMetrics:
         if self.publisher is not None:
             self.publisher.close()
             self.publisher = None
+
+    def sink_progress(self, stats: Any) -> None:
+        """The kid-table writer's cumulative figures (a ``consumer.sinks.PacingStats``): throttled
+        statements and seconds waited as deltas, calls in flight and statements per kid as gauges."""
+        last = self._sink_seen
+        self._sink_seen = stats
+        self.accumulator.gauge(m.DYNAMODB_CALLS_IN_FLIGHT, stats.in_flight_limit)
+        throttled = stats.throttled_statements - (last.throttled_statements if last else 0)
+        waited = stats.waited_s - (last.waited_s if last else 0.0)
+        if throttled:
+            self.accumulator.count(m.DYNAMODB_THROTTLED_STATEMENTS, throttled)
+        if waited > 0:
+            self.accumulator.count(m.DYNAMODB_THROTTLE_WAIT, waited)
+        kids = stats.kids_settled - (last.kids_settled if last else 0)
+        if kids > 0:
+            statements = stats.write_statements - (last.write_statements if last else 0)
+            self.accumulator.gauge(m.WRITE_STATEMENTS_PER_KID, statements / kids)
 
     # --- botocore hooks on the sink clients ------------------------------------------------------
     def observe_client(self, client: Any) -> None:

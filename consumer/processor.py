@@ -11,6 +11,14 @@ writer thread and returns; the next call (or any flush) first waits for them, de
 events DynamoDB refused and buffers the rest for the archive. At most one batch is in flight, and
 nothing is checkpointed before its writes are done.
 
+Throttling is weather, not failure: the kid-table writer sends throttled statements again for as
+long as the throttling lasts (:mod:`consumer.sinks._pacing`). While a batch's writes wait, the
+processor stays responsive: it waits in steps of ``dynamodb_wait_poll_s``, publishes the writer's
+figures, and after ``checkpoint_while_waiting_after_s`` archives the earlier batches (already in
+DynamoDB) and checkpoints them. A checkpoint the KCL refuses because the lease is gone, or a
+daemon that is gone, makes it withdraw the waiting writes and stop without checkpointing
+anything more: the shard's next owner replays what was not durable.
+
 Sink errors come in three kinds (:mod:`consumer.sinks._classify`): throttling, 5xx and network
 trouble are retried; an event DynamoDB refuses (a number it cannot store...) is dead-lettered with
 DynamoDB's error and the shard moves on; anything systemic (access denied, table or bucket
@@ -30,6 +38,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, NoReturn
 
 from amazon_kclpy.checkpoint_error import CheckpointError
@@ -37,7 +46,7 @@ from amazon_kclpy.v3.processor import RecordProcessorBase
 
 from schemas import BehaviourEventCodec
 
-from ._errors import CheckpointFailedError
+from ._errors import CheckpointFailedError, SinkAbandonedError
 from .archive import ArchiveBuffer, dead_letter_files, short_reason
 from .checkpoints import Checkpoint, CheckpointTracker
 from .config import ProcessorConfig
@@ -49,6 +58,8 @@ log = logging.getLogger(__name__)
 
 #: Exit status of a processor whose sink failed for longer than the retries (EX_SOFTWARE).
 EXIT_SINK_FAILURE = 70
+#: Exit status of a processor whose daemon is gone (nothing to report to, nothing checkpointed).
+EXIT_DAEMON_GONE = 0
 #: Checkpoint errors worth retrying: the lease table is throttled or briefly unreachable.
 RETRYABLE_CHECKPOINT_ERRORS = frozenset({"ThrottlingException", "KinesisClientLibDependencyException"})
 #: The lease is gone: another worker owns the shard now; stop without checkpointing.
@@ -81,6 +92,7 @@ class NicelistProcessor(RecordProcessorBase):
         sleep: Callable[[float], None] = time.sleep,
         exit: Callable[[int], Any] = _exit_process,
         metrics: WorkerMetrics | None = None,
+        parent_alive: Callable[[], bool] | None = None,
     ) -> None:
         self.config = config
         self._dynamodb = dynamodb
@@ -94,8 +106,14 @@ class NicelistProcessor(RecordProcessorBase):
         self.tracker = CheckpointTracker()
         self.buffer = self._new_buffer()
         self.failed = False
-        #: the batch whose DynamoDB writes are in flight: its events and the writes' future
-        self._pending: tuple[list[DecodedEvent], float, Future[WriteSummary]] | None = None
+        #: the lease (or the daemon) went away while writes waited: do nothing more, checkpoint nothing
+        self.stopped = False
+        self._lease_gone = False
+        parent = os.getppid()
+        self._parent_alive = parent_alive or (lambda: os.getppid() == parent)
+        #: the batch whose DynamoDB writes are in flight: its events, when it came, the writes'
+        #: future, and the position delivered before it (durable once the archive holds the rest)
+        self._pending: tuple[list[DecodedEvent], float, Future[WriteSummary], Checkpoint | None] | None = None
         self._writer: ThreadPoolExecutor | None = None
         self.counters = {"records": 0, "events": 0, "dead_letters": 0, "files": 0, "checkpoints": 0}
         self.metrics = metrics or WorkerMetrics(application=config.names.application)
@@ -120,12 +138,14 @@ class NicelistProcessor(RecordProcessorBase):
 
     def process_records(self, process_records_input: Any) -> None:
         self._guard(self._process, process_records_input.records, process_records_input.checkpointer)
+        self.metrics.sink_progress(self._dynamodb.stats())
         self.metrics.batch_done(process_records_input.millis_behind_latest)
 
     def lease_lost(self, lease_lost_input: Any) -> None:
         """Never checkpoint: another worker owns the shard and replays what was not durable."""
         log.info("lease lost on %s; dropping %s buffered rows", self.shard_id, len(self.buffer))
         self._pending = None  # its writes may still land: conditional, so harmless to the new owner
+        self._dynamodb.abandon()  # ... but one waiting out throttling stops waiting (the process can end)
         self.buffer.discard()
         self.tracker.forget_undurable()
         self.metrics.close()
@@ -142,7 +162,7 @@ class NicelistProcessor(RecordProcessorBase):
 
     # --- work ------------------------------------------------------------------------------
     def _guard(self, fn: Callable[..., None], *args: Any) -> None:
-        if self.failed:
+        if self.failed or self.stopped:
             return
         try:
             fn(*args)
@@ -159,13 +179,16 @@ class NicelistProcessor(RecordProcessorBase):
 
     def _process(self, kcl_records: list[Any], checkpointer: Any) -> None:
         records = [from_kcl(r, self.shard_id) for r in kcl_records]
-        self.handle(records)
+        self.handle(records, checkpointer)
+        if self.stopped:
+            return
         nothing_open = len(self.buffer) == 0 and self._pending is None
         if self.buffer.should_close(self._monotonic()) or (nothing_open and self.tracker.has_undurable):
             self._flush_and_checkpoint(checkpointer)
 
-    def handle(self, records: list[KinesisRecord]) -> None:
-        """Decode ``records``; dead letters and DynamoDB written, events buffered for the archive."""
+    def handle(self, records: list[KinesisRecord], checkpointer: Any = None) -> None:
+        """Decode ``records``; dead letters and DynamoDB written, events buffered for the archive.
+        With ``checkpointer``, a long wait for DynamoDB checkpoints the earlier batches."""
         events: list[DecodedEvent] = []
         dead: list[Undecodable] = []
         for record in records:
@@ -176,28 +199,85 @@ class NicelistProcessor(RecordProcessorBase):
                     dead.append(outcome)
         if dead:
             self._store_dead_letters(dead)
-        self._settle_pending()
+        self._settle_pending(checkpointer)
+        if self.stopped:
+            return
         if events:
-            if self.config.dynamodb_overlap_batches:
-                if self._writer is None:
-                    self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kid-writer")
-                writes = self._writer.submit(self._dynamodb.write_latest, events)
-                self._pending = (events, self._monotonic(), writes)
-            else:
-                self._buffer_written(events, self._monotonic(), self._dynamodb.write_latest(events))
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kid-writer")
+            writes = self._writer.submit(self._dynamodb.write_latest, events)
+            self._pending = (events, self._monotonic(), writes, self.tracker.delivered_point)
+            if not self.config.dynamodb_overlap_batches:
+                self._settle_pending(checkpointer)
+                if self.stopped:
+                    return
         if records:
             self.tracker.delivered(records[-1])
         self.counters["records"] += len(records)
         self.counters["events"] += len(events)
         self.counters["dead_letters"] += len(dead)
 
-    def _settle_pending(self) -> None:
-        """Wait for the batch in flight (raising its error), then buffer it for the archive."""
+    def _settle_pending(self, checkpointer: Any = None) -> None:
+        """Wait for the batch in flight (raising its error), then buffer it for the archive.
+
+        Waits in steps (see the module doc): a lost lease or a gone daemon withdraws the writes
+        and stops the processor; nothing more is checkpointed."""
         if self._pending is None:
             return
-        events, received, writes = self._pending
+        events, received, writes, before = self._pending
+        started = self._monotonic()
+        checkpointed = False
+        while True:
+            try:
+                summary = writes.result(timeout=self.config.dynamodb_wait_poll_s)
+                break
+            except FutureTimeout:
+                pass
+            except SinkAbandonedError:
+                if not self.stopped:
+                    raise
+                break
+            self.metrics.sink_progress(self._dynamodb.stats())
+            if self.stopped:
+                continue  # the writer notices at its next wait
+            if not self._parent_alive():
+                self._stop("its daemon is gone")
+                self._exit(EXIT_DAEMON_GONE)
+            elif (
+                not checkpointed
+                and checkpointer is not None
+                and (self._monotonic() - started >= self.config.checkpoint_while_waiting_after_s)
+            ):
+                checkpointed = True
+                self._checkpoint_before(before, checkpointer)
         self._pending = None
-        self._buffer_written(events, received, writes.result())
+        if self.stopped:
+            self.buffer.discard()
+            self.tracker.forget_undurable()
+            return
+        self._buffer_written(events, received, summary)
+
+    def _checkpoint_before(self, before: Checkpoint | None, checkpointer: Any) -> None:
+        """While a batch's writes wait: archive the earlier batches and checkpoint them (up to
+        ``before``); a refusal because the lease is gone stops the processor."""
+        files = self.buffer.close_all()
+        self._archive.put_files(files)
+        self.counters["files"] += len(files)
+        self.tracker.durable_through(before)
+        point = self.tracker.pending()
+        if point is None:
+            return
+        if self._checkpoint(checkpointer, point):
+            self.tracker.checkpointed(point)
+            log.info("shard %s: checkpointed %s while DynamoDB writes wait", self.shard_id, point.sequence_number)
+        elif self._lease_gone:
+            self._stop("the KCL says its lease is gone")
+
+    def _stop(self, why: str) -> None:
+        """Withdraw the waiting writes; checkpoint nothing more (the next owner replays)."""
+        log.warning("shard %s: %s while DynamoDB writes wait; stopping without checkpointing them", self.shard_id, why)
+        self.stopped = True
+        self._dynamodb.abandon()
 
     def _buffer_written(self, events: list[DecodedEvent], received: float, summary: WriteSummary) -> None:
         """Dead-letter what DynamoDB refused; buffer the rest as received at ``received`` (monotonic)."""
@@ -231,21 +311,27 @@ class NicelistProcessor(RecordProcessorBase):
             )
         self._archive.put_files(files)
 
-    def _flush(self) -> None:
-        self._settle_pending()
+    def _flush(self, checkpointer: Any = None) -> None:
+        self._settle_pending(checkpointer)
+        if self.stopped:
+            return
         files = self.buffer.close_all()
         self._archive.put_files(files)
         self.counters["files"] += len(files)
         self.tracker.all_durable()
 
     def _flush_and_checkpoint(self, checkpointer: Any) -> None:
-        self._flush()
+        self._flush(checkpointer)
+        if self.stopped:
+            return
         point = self.tracker.pending()
         if point is not None and self._checkpoint(checkpointer, point):
             self.tracker.checkpointed(point)
 
     def _end_shard(self, checkpointer: Any) -> None:
-        self._flush()
+        self._flush(checkpointer)
+        if self.stopped:
+            return
         self._checkpoint(checkpointer, None)
         log.info("shard %s ended: %s", self.shard_id, self.counters)
 
@@ -264,6 +350,7 @@ class NicelistProcessor(RecordProcessorBase):
             except CheckpointError as exc:
                 error = str(exc.value)
                 if error in LEASE_GONE_CHECKPOINT_ERRORS:
+                    self._lease_gone = True
                     log.info("checkpoint of %s refused (%s): lease gone", self.shard_id, error)
                     return False
                 if error not in RETRYABLE_CHECKPOINT_ERRORS:

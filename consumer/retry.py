@@ -16,6 +16,7 @@ from typing import TypeVar
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from foundation.aws_errors import ErrorKind, classify, error_code, http_status
+from foundation.backoff import cap_s, equal_jitter
 
 from ._errors import ConfigError, SinkError, SinkUnavailableError
 
@@ -36,7 +37,8 @@ def is_retryable(exc: BaseException) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    """``max_attempts`` tries, sleeping ``base_delay_s * 2**n`` (capped, with jitter) in between."""
+    """``max_attempts`` tries, sleeping ``base_delay_s * 2**n`` (capped, with jitter) in between
+    (:mod:`foundation.backoff`: the one backoff rule of the code base)."""
 
     max_attempts: int = 8
     base_delay_s: float = 0.1
@@ -50,14 +52,13 @@ class RetryPolicy:
 
     def delays(self, rng: Callable[[], float] = random.random) -> Iterator[float]:
         """The sleeps between attempts: ``max_attempts - 1`` values, "equal jitter" backoff."""
-        for attempt in range(self.max_attempts - 1):
-            ceiling = min(self.max_delay_s, self.base_delay_s * 2**attempt)
-            yield ceiling / 2 + rng() * ceiling / 2
+        for attempt in range(1, self.max_attempts):
+            yield equal_jitter(cap_s(self.base_delay_s, self.max_delay_s, attempt), rng())
 
     @property
     def worst_case_s(self) -> float:
         """Longest total sleep before giving up."""
-        return sum(min(self.max_delay_s, self.base_delay_s * 2**n) for n in range(self.max_attempts - 1))
+        return sum(cap_s(self.base_delay_s, self.max_delay_s, n) for n in range(1, self.max_attempts))
 
 
 def call_with_retries(

@@ -78,6 +78,19 @@ PUT_TO_ITEM_LATENCY_P50 = Metric(
 PUT_TO_ITEM_LATENCY_P99 = Metric(
     "PutToItemLatencyP99", "Milliseconds", Kind.GAUGE, "99th percentile of PutToItemLatency over the period"
 )
+# the kid-table writer riding out DynamoDB throttling (consumer.sinks._pacing)
+DYNAMODB_THROTTLED_STATEMENTS = _counter(
+    "DynamoDBThrottledStatements", "kid-table write statements throttled (each sent again until written)"
+)
+DYNAMODB_THROTTLE_WAIT = Metric(
+    "DynamoDBThrottleWaitSeconds", "Seconds", Kind.COUNTER, "seconds the kid-table writer waited out throttling"
+)
+DYNAMODB_CALLS_IN_FLIGHT = Metric(
+    "DynamoDBCallsInFlight", "Count", Kind.GAUGE, "BatchExecuteStatement calls the writer allows in flight now"
+)
+WRITE_STATEMENTS_PER_KID = Metric(
+    "WriteStatementsPerKid", "None", Kind.GAUGE, "write statements the table answered per kid written or superseded"
+)
 
 WORKER_METRICS = (
     RECORDS_PROCESSED,
@@ -99,6 +112,10 @@ WORKER_METRICS = (
     PUT_TO_ITEM_LATENCY,
     PUT_TO_ITEM_LATENCY_P50,
     PUT_TO_ITEM_LATENCY_P99,
+    DYNAMODB_THROTTLED_STATEMENTS,
+    DYNAMODB_THROTTLE_WAIT,
+    DYNAMODB_CALLS_IN_FLIGHT,
+    WRITE_STATEMENTS_PER_KID,
 )
 #: the dimension sets every worker metric is published with
 WORKER_DIMENSIONS = ((APPLICATION,), (APPLICATION, SHARD_ID))

@@ -11,7 +11,7 @@ from amazon_kclpy import messages
 from amazon_kclpy.checkpoint_error import CheckpointError
 
 from consumer.records import DecodedEvent
-from consumer.sinks import WriteSummary
+from consumer.sinks import PacingStats, WriteSummary
 
 _seq = itertools.count(1000)
 #: when test records arrive: an hour after the factories' events (BASE_MS + n), so no test event
@@ -74,6 +74,12 @@ class FakeDynamoDB:
             raise self.fail
         self.batches.append(list(events))
         return WriteSummary(written=len(events), superseded=0)
+
+    def stats(self) -> PacingStats:
+        return PacingStats(0, 0, 0.0, 1, len(self.batches), len(self.batches))
+
+    def abandon(self) -> None:
+        self.abandoned = True
 
 
 class FakeArchive:

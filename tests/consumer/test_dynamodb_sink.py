@@ -14,12 +14,13 @@ from amazon_kclpy import messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumer import ProcessorConfig, RetryPolicy, SinkError, SinkUnavailableError
+from consumer import ProcessorConfig, RetryPolicy, SinkError, WrongTableError
 from consumer.archive import read_rows
 from consumer.processor import NicelistProcessor
 from consumer.records import DecodedEvent, KinesisRecord
 from consumer.sinks import BATCH_STATEMENT, PUT_ITEM, DynamoDBSink, S3Archive
 from localaws import LocalAWS
+from observability import metrics as m
 from schemas import BehaviourEventCodec, encode_event, validate_event
 from tests.factories import BASE_MS, make_event
 from tests.stack import unique_name
@@ -78,6 +79,9 @@ def stored(client: Any, table: str, kid_id: str) -> dict[str, Any]:
 
 
 def sink(client: Any, table: str, path: str, **options: Any) -> DynamoDBSink:
+    """A sink on ``client``; the table check (DescribeTable, one probe statement) only when asked,
+    so the recorded calls and injected faults are the writes'."""
+    options.setdefault("check_table", False)
     options.setdefault("retry", FAST)
     options.setdefault("sleep", lambda s: None)
     return DynamoDBSink(client, table, write_path=path, **options)
@@ -161,8 +165,13 @@ def test_a_throttled_statement_is_sent_again_alone(clean_faults: LocalAWS, clien
         assert stored(client, table, event["kid_id"])["event_id"]["S"] == event["event_id"]
 
 
-def test_statements_still_throttled_after_the_retries_raise(clean_faults: LocalAWS, client: Any, table: str) -> None:
-    writer = sink(client, table, BATCH_STATEMENT)
+def test_statements_throttled_for_longer_than_the_retry_policy_are_sent_until_written(
+    clean_faults: LocalAWS, client: Any, table: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Throttling is weather: 100 throttled answers in a row (the retry policy allows 4 attempts)
+    and the statement is still written; one summary line, not one line per retry."""
+    sleeps: list[float] = []
+    writer = sink(client, table, BATCH_STATEMENT, sleep=sleeps.append, monotonic=lambda: 0.0)
     clean_faults.inject_fault(
         service="dynamodb",
         operation="BatchExecuteStatement",
@@ -170,8 +179,15 @@ def test_statements_still_throttled_after_the_retries_raise(clean_faults: LocalA
         statements=(0,),
         count=100,
     )
-    with pytest.raises(SinkUnavailableError, match="still throttled"):
-        writer.write_latest([decoded(make_event(kid_id=kid()))])
+    event = make_event(kid_id=kid())
+    with caplog.at_level("INFO"):
+        assert writer.write_latest([decoded(event)]).written == 1
+    assert len(sleeps) == 100 and max(sleeps) <= 1.0
+    stats = writer.stats()
+    assert (stats.throttled_statements, stats.write_statements, stats.kids_settled) == (100, 1, 1)
+    assert stats.waited_s == pytest.approx(sum(sleeps))
+    assert len([r for r in caplog.records if "throttles writes" in r.getMessage()]) == 1
+    assert stored(client, table, event["kid_id"])["event_id"]["S"] == event["event_id"]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -284,3 +300,71 @@ def test_the_processor_dead_letters_a_value_dynamodb_refuses_and_checkpoints(
     for event in good:
         assert stored(client, table, event["kid_id"])["event_id"]["S"] == event["event_id"]
     assert stored(client, table, poison["kid_id"]) == {}
+
+
+# --- a kid table with another key: the worker stops before any checkpoint (embedded stack) ---
+@pytest.mark.parametrize(
+    ("keys", "attributes"),
+    [
+        ([("kid_id", "HASH"), ("observed_at", "RANGE")], [("kid_id", "S"), ("observed_at", "N")]),
+        ([("kid_id", "HASH")], [("kid_id", "N")]),
+    ],
+    ids=["range-key", "numeric-kid-id"],
+)
+@pytest.mark.parametrize("path", PATHS)
+def test_a_table_with_another_key_makes_the_processor_exit_70_before_any_checkpoint(
+    local_aws: LocalAWS,
+    client: Any,
+    bucket: str,
+    path: str,
+    keys: list[tuple[str, str]],
+    attributes: list[tuple[str, str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name = unique_name("wrong")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": n, "KeyType": k} for n, k in keys],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    exit_ = FakeExit()
+    processor = NicelistProcessor(
+        config=ProcessorConfig(dynamodb_overlap_batches=False),
+        dynamodb=sink(client, name, path, check_table=True),
+        archive=S3Archive(local_aws.client("s3"), bucket, retry=FAST),
+        exit=exit_,
+    )
+    processor.initialize(initialize_input())
+    checkpointer = FakeCheckpointer()
+    processor.process_records(
+        process_input([kcl_record(encode_event(make_event(kid_id=kid()))) for _ in range(5)], checkpointer)
+    )
+    processor.shutdown_requested(with_checkpointer(messages.ShutdownRequestedInput, "shutdownRequested", checkpointer))
+    assert exit_.statuses == [70] and checkpointer.calls == []
+    assert client.scan(TableName=name)["Count"] == 0
+    assert processor.metrics.accumulator.drain().counters.get(m.PROCESSOR_STOPPED) == 1
+    assert "the worker writes items keyed by kid_id" in caplog.text
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_table_check_passes_on_the_kid_table_and_changes_no_item(client: Any, table: str, path: str) -> None:
+    recording = Recording(client)
+    before = client.scan(TableName=table)["Count"]
+    event = make_event(kid_id=kid())
+    assert sink(recording, table, path, check_table=True).write_latest([decoded(event)]).written == 1
+    probes = [b for b in recording.batches if "nicelist-shape-probe-" in str(b)]
+    assert len(probes) == (1 if path == BATCH_STATEMENT else 0)
+    assert client.scan(TableName=table)["Count"] == before + 1  # the probe created nothing
+
+
+def test_a_refused_statement_shape_stops_the_writer_before_any_write(
+    clean_faults: LocalAWS, client: Any, table: str
+) -> None:
+    recording = Recording(client)
+    clean_faults.inject_fault(
+        service="dynamodb", operation="BatchExecuteStatement", error_code="ValidationError", statements=(0,)
+    )
+    with pytest.raises(WrongTableError, match="refuses the worker's UPDATE statement"):
+        sink(recording, table, BATCH_STATEMENT, check_table=True).write_latest([decoded(make_event(kid_id=kid()))])
+    assert len(recording.batches) == 1

@@ -12,7 +12,7 @@ from botocore.config import Config
 
 from consumer import ConfigError, ProcessorConfig
 from consumer.records import DecodedEvent, KinesisRecord
-from consumer.sinks import _prebuilt
+from consumer.sinks import DynamoDBSink, _prebuilt
 from consumer.sinks._classify import Failure, classify_call, classify_statement
 from consumer.sinks._partiql import insert_statement, update_statement
 from tests.factories import BASE_MS, make_event
@@ -21,8 +21,9 @@ from tests.factories import BASE_MS, make_event
 @pytest.mark.parametrize(
     ("code", "status", "failure"),
     [
-        ("ProvisionedThroughputExceededException", 400, Failure.RETRYABLE),
-        ("ThrottlingException", 400, Failure.RETRYABLE),
+        ("ProvisionedThroughputExceededException", 400, Failure.THROTTLED),
+        ("ThrottlingException", 400, Failure.THROTTLED),
+        ("RequestLimitExceeded", 400, Failure.THROTTLED),
         ("InternalServerError", 500, Failure.RETRYABLE),
         ("ServiceUnavailable", 503, Failure.RETRYABLE),
         ("ValidationException", 400, Failure.REFUSED),
@@ -41,9 +42,9 @@ def test_call_errors_are_retryable_refused_or_systemic(code: str, status: int, f
 @pytest.mark.parametrize(
     ("code", "failure"),
     [
-        ("ThrottlingError", Failure.RETRYABLE),
-        ("ProvisionedThroughputExceeded", Failure.RETRYABLE),
-        ("RequestLimitExceeded", Failure.RETRYABLE),
+        ("ThrottlingError", Failure.THROTTLED),
+        ("ProvisionedThroughputExceeded", Failure.THROTTLED),
+        ("RequestLimitExceeded", Failure.THROTTLED),
         ("TransactionConflict", Failure.RETRYABLE),
         ("InternalServerError", Failure.RETRYABLE),
         ("ValidationError", Failure.REFUSED),
@@ -134,3 +135,25 @@ def test_write_path_settings_round_trip_through_the_environment() -> None:
 def test_bad_write_path_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         ProcessorConfig.from_env(env)
+
+
+@pytest.mark.parametrize("protocol", ["json", "smithy-rpc-v2-cbor"])
+def test_the_prebuilt_body_is_used_only_while_botocore_speaks_json_to_dynamodb(
+    protocol: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
+    client = session.client("dynamodb")
+    monkeypatch.setitem(client.meta.service_model.metadata, "protocol", protocol)  # this session's model only
+    sink = DynamoDBSink(client, "kids", prebuilt_json=True, check_table=False)
+    assert sink.prebuilt_json is (protocol == "json")
+    sent: dict[str, Any] = {}
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        sent["body"] = request.body
+        return AWSResponse(request.url, 200, {}, _Raw())  # type: ignore[arg-type]
+
+    client.meta.events.register_first("before-send.dynamodb.BatchExecuteStatement", answer)
+    statements = [{"Statement": "INSERT INTO \"kids\" VALUE {'kid_id': ?}", "Parameters": [{"S": "a"}]}]
+    client.batch_execute_statement(Statements=statements)
+    assert json.loads(sent["body"]) == {"Statements": statements}  # whichever serializer built it
+    sink.close()

@@ -230,16 +230,17 @@ def test_policy_for_other_names_and_account() -> None:
 
 
 def test_the_worker_has_no_dynamodb_call_it_never_makes_on_the_kid_table() -> None:
-    """The processor writes the kid table with conditional PutItem (or PartiQL INSERT/UPDATE in a
-    BatchExecuteStatement); it never reads it, updates items in place or batch-writes."""
+    """The processor reads the kid table's key schema once (DescribeTable) and writes it with
+    conditional PutItem (or PartiQL INSERT/UPDATE in a BatchExecuteStatement); it never reads
+    items, updates items in place or batch-writes."""
     kids = [
         s for s in load_policy("worker")["Statement"] if s["Resource"] == "arn:aws:dynamodb:*:*:table/nicelist-kids"
     ]
     assert [set(s["Action"]) for s in kids] == [
-        {"dynamodb:PutItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"}
+        {"dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate"}
     ]
     called = {a for a in called_action_names(ROLE_PACKAGES["worker"]) if a.startswith("dynamodb:")}
-    assert called <= {"dynamodb:PutItem"} | PARTIQL_ACTIONS
+    assert called <= {"dynamodb:DescribeTable", "dynamodb:PutItem"} | PARTIQL_ACTIONS
 
 
 def test_the_worker_creates_archive_objects_only_with_if_none_match() -> None:
