@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from . import _types
+
 HELP = "run the embedded local AWS on one loopback port (HTTP/1.1 and h2c) until Ctrl-C"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=0, help="port (default: a free one, printed at start)")
+    parser.add_argument("--port", type=_types.port, default=0, help="port (default: a free one, printed at start)")
     parser.add_argument("--no-kinesis-fixes", action="store_true", help="serve moto's Kinesis unpatched (to compare)")
     from localaws import add_limits_arguments
 
