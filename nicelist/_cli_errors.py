@@ -54,8 +54,16 @@ _OUR_PACKAGES = frozenset(
 #: packages whose errors mean "this SQL cannot run" (``query``)
 _SQL_PACKAGES = frozenset({"duckdb", "_duckdb", "sqlglot"})
 
-_MISSING = (
-    "check the name (--stream, --table, --bucket, --application or $NICELIST_*), or create it: nicelist provision"
+_MISSING = "check {flags}, or create it with `nicelist provision`"
+#: a word of the operation's name -> the flags that name its resource
+_NAME_FLAGS = (
+    ("Stream", "--stream / $NICELIST_STREAM"),
+    ("Shard", "--stream / $NICELIST_STREAM"),
+    ("Table", "--table / $NICELIST_TABLE (the lease table: --application)"),
+    ("Item", "--table / $NICELIST_TABLE (the lease table: --application)"),
+    ("Scan", "--table / $NICELIST_TABLE (the lease table: --application)"),
+    ("Object", "--bucket / $NICELIST_BUCKET"),
+    ("Bucket", "--bucket / $NICELIST_BUCKET"),
 )
 #: AWS error code -> the fix to suggest
 _FIXES: dict[str, str] = {
@@ -144,7 +152,8 @@ def _client_error(exc: BaseException) -> str:
     operation = getattr(exc, "operation_name", "") or "the call"
     kind = classify(code, http_status(exc))
     if code in _FIXES:
-        fix = _FIXES[code]
+        flags = next((f for word, f in _NAME_FLAGS if word in operation), "the names (--stream, --table, --bucket)")
+        fix = _FIXES[code].format(flags=flags)
     elif kind is ErrorKind.THROTTLED:
         fix = "AWS is throttling or a limit is reached: try again later, or raise the quota"
     elif kind is ErrorKind.TRANSIENT:
@@ -152,7 +161,7 @@ def _client_error(exc: BaseException) -> str:
     else:
         fix = "see the AWS message"
     what = " ".join(part for part in (resource, message) if part)
-    return f"AWS refused {operation}: {code}: {what or 'no message'} ({fix})"
+    return f"AWS refused {operation}: {code}: {what or 'no message'}; fix: {fix}"
 
 
 def _botocore_error(exc: BaseException) -> str:
@@ -168,18 +177,18 @@ def _botocore_error(exc: BaseException) -> str:
     from botocore.exceptions import ConnectionError as BotoConnectionError
 
     if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
-        return f"{exc} (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; any do for the local stack)"
+        return f"{exc}; fix: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any do for local stacks)"
     if isinstance(exc, NoRegionError):
-        return f"{exc} (give --region or set AWS_REGION)"
+        return f"{exc}; fix: give --region or set AWS_REGION"
     if isinstance(exc, BotoConnectionError | ConnectionClosedError | HTTPClientError):
         url = getattr(exc, "kwargs", {}).get("endpoint_url")
         endpoint = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" if url else "the AWS endpoint"
         return (
-            f"cannot reach {endpoint} ({type(exc).__name__}): is the stack running (`nicelist local`)? "
-            "Otherwise fix --endpoint / $AWS_ENDPOINT_URL, or the network"
+            f"cannot reach {endpoint} ({type(exc).__name__}); fix: start the stack (`nicelist local`), "
+            "or correct --endpoint / $AWS_ENDPOINT_URL, or the network"
         )
     if isinstance(exc, ParamValidationError):
-        return f"{exc} (a value AWS cannot take: check the arguments)"
+        return f"{exc}; fix: check the arguments"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -187,7 +196,7 @@ def _os_error(exc: OSError) -> str:
     name = exc.filename if exc.filename is not None else ""
     reason = exc.strerror or str(exc) or type(exc).__name__
     where = f" {name}" if name else ""
-    return f"cannot use{where}: {reason} (check the path and its permissions)"
+    return f"cannot use{where}: {reason}; fix: check the path and its permissions"
 
 
 def _our_error(exc: BaseException) -> str:

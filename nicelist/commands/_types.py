@@ -45,6 +45,14 @@ def _integer(text: str) -> int:
         raise _Error(f"{text!r} is not a whole number") from None
 
 
+def _span(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f"at least {low:g}"
+    if low is None:
+        return f"at most {high:g}"
+    return f"within {low:g}..{high:g}"
+
+
 def float_in(
     low: float | None = None, high: float | None = None, *, above: float | None = None
 ) -> Callable[[str], float]:
@@ -55,8 +63,7 @@ def float_in(
         if above is not None and value <= above:
             raise _Error(f"must be more than {above:g}, got {text}")
         if (low is not None and value < low) or (high is not None and value > high):
-            span = f"{'' if low is None else f'{low:g}'}..{'' if high is None else f'{high:g}'}"
-            raise _Error(f"must be within {span}, got {text}")
+            raise _Error(f"must be {_span(low, high)}, got {text}")
         return value
 
     return parse
@@ -68,7 +75,7 @@ def int_in(low: int | None = None, high: int | None = None) -> Callable[[str], i
     def parse(text: str) -> int:
         value = _integer(text)
         if (low is not None and value < low) or (high is not None and value > high):
-            raise _Error(f"must be within {'' if low is None else low}..{'' if high is None else high}, got {text}")
+            raise _Error(f"must be {_span(low, high)}, got {text}")
         return value
 
     return parse

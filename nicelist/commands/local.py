@@ -16,6 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from localaws import add_limits_arguments
 
     add_limits_arguments(parser)
+    # localaws declares these as plain floats (it cannot import the CLI's types): check them here
+    for action in parser._actions:
+        if action.dest in ("limits_scale", "limits_read_calls", "metrics_period"):
+            action.type = _types.positive_float
 
 
 def run(args: argparse.Namespace) -> int:

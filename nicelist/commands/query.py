@@ -56,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if args.from_day and args.to_day and args.from_day > args.to_day:
         raise UsageError(f"--from-day {args.from_day} is after --to-day {args.to_day}")
     sql = examples[args.example].sql if args.example else args.sql
+    duckdb_sql = to_duckdb(sql)  # a statement that does not parse is refused before the archive is read
     if args.show_sql:
-        print(to_duckdb(sql), file=sys.stderr)
+        print(duckdb_sql, file=sys.stderr)
     s3 = aws_settings(args).client("s3")
     with LocalAthena.from_s3(s3, names.bucket, names=athena, first_day=args.from_day, last_day=args.to_day) as db:
         result = db.run_sql(sql)
