@@ -131,12 +131,12 @@ def explain(exc: BaseException) -> Failure:
         return Failure(_one_line(str(exc)), USAGE)
     if any(_package(cls) in _SQL_PACKAGES for cls in type(exc).__mro__):
         return Failure(_one_line(f"SQL: {type(exc).__name__}: {exc}"), USAGE)
-    if isinstance(exc, OSError) and _package(type(exc)) not in _OUR_PACKAGES:
+    if _package(type(exc)) in _OUR_PACKAGES:  # a ValueError of ours is a bad setting or argument
+        return Failure(_one_line(_our_error(exc)), USAGE if isinstance(exc, ValueError) else FAILED)
+    if isinstance(exc, OSError):
         return Failure(_one_line(_os_error(exc)), FAILED)
     if isinstance(exc, ValueError):
         return Failure(_one_line(str(exc) or type(exc).__name__), USAGE)
-    if _package(type(exc)) in _OUR_PACKAGES:
-        return Failure(_one_line(_our_error(exc)), FAILED)
     return Failure(
         _one_line(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)"), FAILED
     )

@@ -95,8 +95,10 @@ shard_count = int_in(1, UPDATE_SHARD_COUNT_MAX_SHARDS)
 record_bytes = int_in(1, KINESIS_MAX_RECORD_BYTES)
 #: a hash key of the Kinesis key space
 hash_key = int_in(0, KINESIS_HASH_KEY_MAX)
-#: a TCP port to connect to or listen on
+#: a TCP port to connect to
 port = int_in(1, 65535)
+#: a TCP port to listen on; 0: a free one the system picks
+listen_port = int_in(0, 65535)
 
 
 def day(text: str) -> str:

@@ -11,7 +11,9 @@ HELP = "run the embedded local AWS on one loopback port (HTTP/1.1 and h2c) until
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=_types.port, default=0, help="port (default: a free one, printed at start)")
+    parser.add_argument(
+        "--port", type=_types.listen_port, default=0, help="port (default 0: a free one, printed at start)"
+    )
     parser.add_argument("--no-kinesis-fixes", action="store_true", help="serve moto's Kinesis unpatched (to compare)")
     from localaws import add_limits_arguments
 
