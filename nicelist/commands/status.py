@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
 
 from . import _types
 from ._options import add_aws, add_json, add_names, aws_settings, pipeline_names
@@ -35,16 +36,16 @@ def run(args: argparse.Namespace) -> int:
 
     names = pipeline_names(args)
     aws = aws_settings(args)
-    clients: dict[str, object] = {}
+    clients: dict[str, Any] = {}
 
-    def client(service: str) -> object:
+    def client(service: str) -> Any:
         if service not in clients:
             clients[service] = aws.client(service, retries={"mode": "standard", "total_max_attempts": 2})
         return clients[service]
 
     # the screen shows what it can read during an incident, but a stream that does not exist or an
     # endpoint that cannot be reached is not a status: one line and exit 1 (the stream's name)
-    client("kinesis").describe_stream_summary(StreamName=names.stream)  # type: ignore[attr-defined]
+    client("kinesis").describe_stream_summary(StreamName=names.stream)
     while True:
         status = gather_status(client, names, window_minutes=args.minutes)
         if args.json:
