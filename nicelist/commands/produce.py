@@ -81,7 +81,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
 
     from foundation.progress import Progress
     from loadgen import FleetConfig, produce
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"sending {plan.shape.events} events from {plan.population.elves} elves about {plan.population.kids} kids "
         f"(planned {plan.shape.duration_s:.0f} s)",
-        file=sys.stderr,
+        flush=True,  # stdout, the report's first line: stderr holds only progress and a failure's one line
     )
     result = produce(plan, config, progress=Progress(enabled=not args.no_progress), flush_timeout_s=args.flush_timeout)
     m = result.metrics

@@ -176,6 +176,17 @@ def test_a_missing_resource_names_it_and_the_fix(capsys: pytest.CaptureFixture[s
         assert "Stream nope" in err
 
 
+def test_a_file_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("kinesis", region_name="us-east-1").create_stream(StreamName="nicelist", ShardCount=1)
+        code, err = run(["produce", "--spool-dir", "/proc/x", "--events", "5", "--elves", "1", "--no-progress"], capsys)
+    assert_one_line(code, err, 1)
+    assert "/proc/x/elf-000" in err
+
+
 def test_an_unknown_failure_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def broken(args: argparse.Namespace) -> int:
         raise KeyError("a bug")
