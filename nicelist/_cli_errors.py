@@ -13,6 +13,7 @@ The errors it knows, and the code each gets::
 
     argparse errors (bad flag or value)                         2  (nicelist.cli's parser)
     UsageError, ValueError (foundation.ConfigError, the configs' checks)  2
+    CommandFailed (a command's own "could not do it")           1
     duckdb / sqlglot errors (the SQL of ``query``)              2
     botocore NoCredentialsError, PartialCredentialsError, NoRegionError, CredentialRetrievalError  1
     botocore connection errors (EndpointConnectionError, ConnectTimeoutError,
@@ -103,6 +104,10 @@ class UsageError(Exception):
     """A command was given arguments that cannot work together (exit 2)."""
 
 
+class CommandFailed(Exception):
+    """A command could not do its job; the message says what and what to do (exit 1)."""
+
+
 @dataclass(frozen=True)
 class Failure:
     """One line for stderr and the exit code."""
@@ -129,6 +134,8 @@ def explain(exc: BaseException) -> Failure:
         return Failure(_one_line(_botocore_error(exc)), FAILED)
     if isinstance(exc, UsageError):
         return Failure(_one_line(str(exc)), USAGE)
+    if isinstance(exc, CommandFailed):
+        return Failure(_one_line(str(exc)), FAILED)
     if any(_package(cls) in _SQL_PACKAGES for cls in type(exc).__mro__):
         return Failure(_one_line(f"SQL: {type(exc).__name__}: {exc}"), USAGE)
     if _package(type(exc)) in _OUR_PACKAGES:  # a ValueError of ours is a bad setting or argument

@@ -1,14 +1,19 @@
 """``nicelist produce``: a load generator on the producer SDK, for any endpoint.
 
 Simulated elf apps (one producer and one spool each) report on a population of kids with an
-optional December-23rd spike. Exit status 0 when every event was delivered, 1 otherwise.
+optional December-23rd spike. Exit status 0 when every event was delivered, 1 otherwise (the report
+on stdout, one line on stderr; ``--verbose`` for the producers' log).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from nicelist._cli_errors import CommandFailed
 
 from . import _types
 from ._options import add_aws, add_names, aws_settings, pipeline_names
@@ -99,14 +104,15 @@ def run(args: argparse.Namespace) -> int:
         producer_options={"close_timeout_s": 0.0},
         client_factory=_bounded_clients(aws, args.flush_timeout),
     )
-    # a missing stream or an unreachable endpoint: one line (exit 1) before any elf starts
-    aws.client("kinesis").describe_stream_summary(StreamName=stream)
     print(
         f"sending {plan.shape.events} events from {plan.population.elves} elves about {plan.population.kids} kids "
         f"(planned {plan.shape.duration_s:.0f} s)",
         flush=True,  # stdout, the report's first line: stderr holds only progress and a failure's one line
     )
-    result = produce(plan, config, progress=Progress(enabled=not args.no_progress), flush_timeout_s=args.flush_timeout)
+    with _quiet("loadgen", "producer", unless=bool(args.verbose)):
+        result = produce(
+            plan, config, progress=Progress(enabled=not args.no_progress), flush_timeout_s=args.flush_timeout
+        )
     m = result.metrics
     print(f"planned:       {result.planned}")
     print(f"accepted:      {result.accepted}")
@@ -118,7 +124,31 @@ def run(args: argparse.Namespace) -> int:
     print(f"PutRecords:    {m.get('put_records_calls', 0)} calls, {m.get('aggregated_records', 0)} aggregated records")
     for event_id, reason in result.failures:
         print(f"  failed {event_id}: {reason}")
-    return 0 if result.ok else 1
+    if not result.ok:
+        last = f" (the last: {result.failures[-1][1]})" if result.failures else ""
+        where = aws.endpoint_for("kinesis") or f"AWS {aws.region}"
+        raise CommandFailed(
+            f"{result.planned - result.delivered} of {result.planned} events not delivered to stream {stream} at "
+            f"{where} within --flush-timeout {args.flush_timeout:g} s{last}"
+        )
+    return 0
+
+
+@contextlib.contextmanager
+def _quiet(*loggers: str, unless: bool) -> Iterator[None]:
+    """Only CRITICAL from these loggers for the block (a report on stdout and one line on stderr
+    say what went wrong; a warning per undelivered event would bury it), unless ``unless``."""
+    if unless:
+        yield
+        return
+    levels = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def _bounded_clients(aws: AwsSettings, timeout_s: float) -> Callable[..., Any]:
