@@ -6,6 +6,7 @@ A command declares the names it uses and whether it talks to AWS, then builds th
         add_names(parser, "stream", "table")   # --stream, --table
         add_aws(parser)                        # --endpoint, --region
         add_json(parser)                       # --json
+        add_no_progress(parser)                # --no-progress, for commands that draw progress bars
 
     def run(args):
         names = pipeline_names(args)           # PipelineNames: flags, else $NICELIST_*, else defaults
@@ -42,6 +43,7 @@ ENDPOINT_HELP = (
 )
 REGION_HELP = f"AWS region (default: $AWS_REGION, else $AWS_DEFAULT_REGION, else {DEFAULT_REGION})"
 JSON_HELP = "print JSON instead of text"
+NO_PROGRESS_HELP = "no progress bars on stderr"
 VERBOSE_HELP = "more logging on stderr, and the traceback of a failure (repeat for more)"
 
 
@@ -61,6 +63,18 @@ def add_aws(parser: Any) -> None:
 def add_json(parser: Any) -> None:
     """``--json``."""
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def add_no_progress(parser: Any) -> None:
+    """``--no-progress``."""
+    parser.add_argument("--no-progress", action="store_true", help=NO_PROGRESS_HELP)
+
+
+def add_kcl_properties(parser: Any, flag: str, *, dest: str, help: str) -> None:
+    """A repeatable ``KEY=VALUE`` KCL property flag (the worker's ``--set``, the demo's ``--kcl``)."""
+    parser.add_argument(
+        flag, dest=dest, type=_types.key_value, action="append", default=[], metavar="KEY=VALUE", help=help
+    )
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ import argparse
 from nicelist._cli_errors import UsageError
 
 from . import _types
-from ._options import add_aws, add_json, add_names, aws_settings, pipeline_names
+from ._options import add_aws, add_json, add_names, add_no_progress, aws_settings, pipeline_names
 
 HELP = "compact closed archive hours to Parquet (exactly once per hour; the Avro stays)"
 
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--window", type=_types.positive_int, default=8, help="archive objects fetched concurrently (default 8)"
     )
     add_json(parser)
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from nicelist._cli_errors import UsageError
 from nicelist.commands.produce import add_load_arguments
 
 from . import _types
-from ._options import add_aws, add_names, aws_settings, pipeline_names
+from ._options import add_aws, add_kcl_properties, add_names, add_no_progress, aws_settings, pipeline_names
 
 HELP = "run the whole pipeline locally through a December spike and prove nothing was lost"
 
@@ -71,16 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pipeline.add_argument(
         "--timeout", type=_types.positive_float, default=300.0, help="seconds to wait for the workers (300)"
     )
-    pipeline.add_argument(
-        "--kcl",
-        dest="kcl_properties",
-        type=_types.key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a KCL property for the demo's workers (repeatable)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    add_kcl_properties(pipeline, "--kcl", dest="kcl_properties", help="a KCL property for the demo's workers (repeat)")
+    add_no_progress(parser)
     december = parser.add_argument_group("December rehearsal")
     december.add_argument(
         "--december",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nicelist._cli_errors import CommandFailed
 
 from . import _types
-from ._options import add_aws, add_names, aws_settings, pipeline_names
+from ._options import add_aws, add_names, add_no_progress, aws_settings, pipeline_names
 
 if TYPE_CHECKING:
     from foundation.settings import AwsSettings
@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=120.0,
         help="seconds to wait for deliveries; also bounds each PutRecords call (default 120)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from . import _types
-from ._options import add_aws, add_names, aws_settings, pipeline_names
+from ._options import add_aws, add_names, add_no_progress, aws_settings, pipeline_names
 
 HELP = "compare the S3 archive with the DynamoDB table (exit 0 when they agree)"
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="raw",
         help="raw: every Avro object (default); compacted: each compacted hour's Parquet, Avro elsewhere",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import time
 from types import FrameType
 
 from . import _types
-from ._options import add_aws, add_names, aws_settings, pipeline_names
+from ._options import add_aws, add_kcl_properties, add_names, aws_settings, pipeline_names
 
 #: after SIGTERM/SIGINT, how long the daemon may take to shut down gracefully before SIGKILL
 STOP_TIMEOUT_S = 60.0
@@ -27,15 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="local",
         help="properties template: local, aws or a file path (default: local)",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        type=_types.key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one KCL property (repeatable)",
-    )
+    add_kcl_properties(parser, "--set", dest="overrides", help="override one KCL property (repeatable)")
     parser.add_argument(
         "--run-dir", type=_types.directory, help="where the effective properties file goes (default: a temp dir)"
     )
