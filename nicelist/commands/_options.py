@@ -14,6 +14,9 @@ A command declares the names it uses and whether it talks to AWS, then builds th
 
 ``--verbose`` is added to every (sub-)command by ``nicelist.cli``. Every value is checked by an
 argparse type (``nicelist.commands._types``), so a bad one is a one-line usage error (exit 2).
+``run`` catches nothing: it raises ``nicelist._cli_errors.UsageError`` (exit 2) or ``CommandFailed``
+(exit 1), or lets AWS, connection, file and library errors through; ``nicelist.cli.main`` turns
+each into one line on stderr.
 """
 
 from __future__ import annotations
