@@ -44,6 +44,7 @@ from typing import Any, NoReturn
 from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3.processor import RecordProcessorBase
 
+from foundation.clock import wall_clock_ms
 from schemas import BehaviourEventCodec
 
 from ._errors import CheckpointFailedError, SinkAbandonedError
@@ -73,10 +74,6 @@ def _exit_process(status: int) -> NoReturn:
     os._exit(status)
 
 
-def _wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class NicelistProcessor(RecordProcessorBase):
     """Keeps the kid table and the archive for one shard; checkpoints only what both hold."""
 
@@ -88,7 +85,7 @@ class NicelistProcessor(RecordProcessorBase):
         archive: S3Archive,
         codec: BehaviourEventCodec | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        wall_clock_ms: Callable[[], int] = _wall_clock_ms,
+        wall_clock_ms: Callable[[], int] = wall_clock_ms,
         sleep: Callable[[float], None] = time.sleep,
         exit: Callable[[int], Any] = _exit_process,
         metrics: WorkerMetrics | None = None,

@@ -6,6 +6,7 @@
 - ``errors``: the one ``ConfigError``
 - ``aws_errors``: an AWS error's code, message and status; throttling and transient codes
 - ``backoff``: capped exponential backoff with jitter
+- ``clock``: the wall clock in epoch milliseconds (timestamps; elapsed time is ``time.monotonic``)
 - ``polling``: wait until a condition holds, with a deadline
 - ``progress``: progress bars on stderr
 - ``windowed``: a function over items in a small thread pool, results in order

@@ -38,6 +38,37 @@ NAME_SOURCES = {
     "bucket": "NICELIST_BUCKET / --bucket",
     "application": "NICELIST_APPLICATION / --application",
 }
+#: the lengths AWS allows: Kinesis stream 1..128 (CreateStream, StreamName); DynamoDB table
+#: 3..255 (CreateTable, TableName); S3 bucket 3..63 (S3 User Guide, "Bucket naming rules"); the
+#: KCL 3 application names its lease table and ``<application>-WorkerMetricStats``, so 3..237
+NAME_LENGTHS = {"stream": (1, 128), "table": (3, 255), "bucket": (3, 63), "application": (3, 237)}
+#: S3 bucket names AWS reserves (S3 User Guide, "General purpose bucket naming rules")
+_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def aws_name_problem(kind: str, value: str) -> str | None:
+    """What AWS would refuse in a ``kind`` name (``stream``, ``table``, ``bucket``, ``application``):
+    its characters, its length and S3's bucket rules; None when AWS accepts it. :class:`PipelineNames`
+    checks the characters only, so short test names stay usable in code."""
+    pattern = NAME_PATTERNS[kind]
+    low, high = NAME_LENGTHS[kind]
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        return f"{value!r} holds control characters"
+    if not pattern.fullmatch(value):
+        return f"{value!r} may hold only {pattern.pattern[:-1]}"
+    if not low <= len(value) <= high:
+        return f"{value!r} has {len(value)} characters; AWS allows {low}..{high}"
+    if kind == "bucket":
+        if not (value[0].isalnum() and value[-1].isalnum()):
+            return f"{value!r} must begin and end with a letter or digit"
+        if ".." in value:
+            return f"{value!r} must not hold two adjacent periods"
+        if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value):
+            return f"{value!r} must not look like an IP address"
+        if value.startswith(_BUCKET_PREFIXES) or value.endswith(_BUCKET_SUFFIXES):
+            return f"{value!r} uses a prefix or suffix S3 reserves"
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)

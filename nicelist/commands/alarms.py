@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
+
+from . import _types
+from ._options import add_aws, add_json, add_names, aws_settings, pipeline_names
 
 HELP = "show or apply (idempotently) the CloudWatch alarms and their SNS topic"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("show", "apply"), help="show the definitions, or apply them")
-    parser.add_argument("--stream", help="stream name (default: $NICELIST_STREAM, else nicelist)")
-    parser.add_argument("--table", help="DynamoDB table (default: $NICELIST_TABLE, else nicelist-kids)")
-    parser.add_argument("--application", help="KCL application (default: $NICELIST_APPLICATION, else nicelist-worker)")
-    parser.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL[_<SERVICE>], else AWS)")
-    parser.add_argument("--email", action="append", default=[], help="subscribe this address to the topic (repeat)")
-    parser.add_argument("--https", action="append", default=[], help="subscribe this https:// URL (repeat)")
+    add_names(parser, "stream", "table", "application")
+    add_aws(parser)
+    parser.add_argument(
+        "--email", type=_types.email, action="append", default=[], help="subscribe this address to the topic (repeat)"
+    )
+    parser.add_argument(
+        "--https", type=_types.https_url, action="append", default=[], help="subscribe this https:// URL (repeat)"
+    )
     parser.add_argument("--no-topic", action="store_true", help="alarms without actions (no SNS topic)")
     parser.add_argument("--dry-run", action="store_true", help="apply: say what would change, change nothing")
-    parser.add_argument("--json", action="store_true", help="show: the definitions as JSON")
+    add_json(parser)
 
 
 def _watches(spec: Any) -> list[str]:
@@ -37,9 +41,8 @@ def _watches(spec: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from admin.alarms import alarm_specs, apply_alarms, ensure_topic, topic_name
-    from foundation.settings import AwsSettings, PipelineNames
 
-    names = PipelineNames.from_env(stream=args.stream, table=args.table, application=args.application)
+    names = pipeline_names(args)
     specs = alarm_specs(names)
     if args.action == "show":
         if args.json:
@@ -57,20 +60,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"  missing data: {spec.treat_missing_data}: {spec.missing_data_reason}")
         print(f"actions: SNS topic {topic_name(names)} (see docs/OPERATIONS.md, 'Alarms')")
         return 0
-    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
-    try:
-        topic_arn = None
-        if not args.no_topic:
-            topic = ensure_topic(
-                aws.client("sns"), topic_name(names), emails=args.email, https=args.https, dry_run=args.dry_run
-            )
-            topic_arn = topic.arn or None
-            for line in topic.actions:
-                print(line)
-        changes = apply_alarms(aws.client("cloudwatch"), specs, topic_arn, dry_run=args.dry_run)
-    except ValueError as exc:
-        print(f"alarms: {exc}", file=sys.stderr)
-        return 2
+    aws = aws_settings(args)
+    # alarms on a stream or table that does not exist would watch nothing: refuse (exit 1, named)
+    aws.client("kinesis").describe_stream_summary(StreamName=names.stream)
+    aws.client("dynamodb").describe_table(TableName=names.table)
+    topic_arn = None
+    if not args.no_topic:
+        topic = ensure_topic(
+            aws.client("sns"), topic_name(names), emails=args.email, https=args.https, dry_run=args.dry_run
+        )
+        topic_arn = topic.arn or None
+        for line in topic.actions:
+            print(line)
+    changes = apply_alarms(aws.client("cloudwatch"), specs, topic_arn, dry_run=args.dry_run)
     for change in changes:
         print(("(dry run) " if args.dry_run and change.action != "unchanged" else "") + change.describe())
     changed = sum(c.action != "unchanged" for c in changes)

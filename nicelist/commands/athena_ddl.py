@@ -5,33 +5,30 @@ from __future__ import annotations
 
 import argparse
 
+from . import _types
+from ._options import add_names, pipeline_names
+
 HELP = "print Athena CREATE TABLE statements (partition projection), a view and example queries"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bucket", help="archive bucket (default: $NICELIST_BUCKET or nicelist-archive)")
+    add_names(parser, "bucket")
     parser.add_argument("--database", default="nicelist", help="Glue/Athena database (default nicelist)")
-    parser.add_argument("--first-day", default="2024-12-01", help="first dt partition projection considers")
-    parser.add_argument("-o", "--output", help="write the script to this file instead of stdout")
+    parser.add_argument(
+        "--first-day", type=_types.day, default="2024-12-01", help="first dt partition projection considers"
+    )
+    parser.add_argument("-o", "--output", type=_types.output_file, help="write the script to this file, not stdout")
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from analytics import AthenaNames, athena_statements, render_athena
-    from foundation.errors import ConfigError
-    from foundation.settings import PipelineNames
 
-    names = PipelineNames.from_env(bucket=args.bucket)
-    try:
-        athena = AthenaNames(bucket=names.bucket, database=args.database, first_day=args.first_day)
-        text = render_athena(athena_statements(athena))
-    except ConfigError as exc:
-        print(f"athena-ddl: {exc}", file=sys.stderr)
-        return 2
+    athena = AthenaNames(bucket=pipeline_names(args).bucket, database=args.database, first_day=args.first_day)
+    text = render_athena(athena_statements(athena))
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(text)
+        args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -7,61 +7,91 @@ each decision (namespace ``nicelist``) and acts through the reshard executor. ``
 one decision (cron, a Lambda schedule); without it, it runs until Ctrl-C or SIGTERM (systemd).
 One autoscaler at a time per stream: each takes a lease in the ``<application>-autoscale-lock``
 table (``nicelist provision`` creates it); a second one stands by. Exit status: 0, 1 when a
-change failed, 2 for bad settings (or no lock table), 3 when ``--once`` found the lock held.
+change failed (or no lock table), 2 for bad settings, 3 when ``--once`` found the lock held.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from . import _types
+from ._options import add_aws, add_names, aws_settings, pipeline_names
 
 HELP = "scale the stream's shards to the load: policy, schedule, --dry-run, --once or long-running"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stream", help="stream name (default: $NICELIST_STREAM, else nicelist)")
-    parser.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL, else AWS)")
+    add_names(parser, "stream", "application")
+    add_aws(parser)
     parser.add_argument("--once", action="store_true", help="make one decision and exit (cron, Lambda)")
     parser.add_argument("--dry-run", action="store_true", help="decide and log, change nothing")
-    parser.add_argument("--period", type=int, default=60, metavar="S", help="metric period in seconds (default 60)")
-    parser.add_argument("--interval", type=float, default=None, metavar="S", help="seconds between decisions")
+    parser.add_argument(
+        "--period", type=_types.positive_int, default=60, metavar="S", help="metric period in seconds (default 60)"
+    )
+    parser.add_argument(
+        "--interval", type=_types.positive_float, default=None, metavar="S", help="seconds between decisions"
+    )
     parser.add_argument(
         "--limits-scale",
-        type=float,
+        type=_types.positive_float,
         default=1.0,
         metavar="F",
         help="per-shard limits x F (the embedded stack's --limits-scale; default 1: Kinesis's)",
     )
-    parser.add_argument("--min-shards", type=int, default=1)
-    parser.add_argument("--max-shards", type=int, default=None)
+    parser.add_argument("--min-shards", type=_types.shard_count, default=1)
+    parser.add_argument("--max-shards", type=_types.shard_count, default=None)
     parser.add_argument(
         "--floor",
+        type=_floor,
         action="append",
         default=[],
         metavar="FROM[..TO]=N",
         help="scheduled floor, e.g. 2026-12-20=8 or 2026-12-20..2026-12-27T12:00=16 (UTC; repeatable)",
     )
-    parser.add_argument("--up-utilisation", type=float, default=0.75, metavar="U")
-    parser.add_argument("--target-utilisation", type=float, default=0.6, metavar="U")
-    parser.add_argument("--down-utilisation", type=float, default=0.25, metavar="U")
-    parser.add_argument("--up-periods", type=int, default=2, help="periods a scale-up condition must hold (2)")
-    parser.add_argument("--down-periods", type=int, default=10, help="quiet periods before a scale-down (10)")
-    parser.add_argument("--cool-off", type=float, default=3600.0, metavar="S", help="no scale-down after a change")
-    parser.add_argument("--settle", type=float, default=120.0, metavar="S", help="no scale-up after a change")
+    parser.add_argument("--up-utilisation", type=_types.positive_float, default=0.75, metavar="U")
+    parser.add_argument("--target-utilisation", type=_types.positive_float, default=0.6, metavar="U")
+    parser.add_argument("--down-utilisation", type=_types.non_negative_float, default=0.25, metavar="U")
+    parser.add_argument(
+        "--up-periods", type=_types.positive_int, default=2, help="periods a scale-up condition must hold (2)"
+    )
+    parser.add_argument(
+        "--down-periods", type=_types.positive_int, default=10, help="quiet periods before a scale-down (10)"
+    )
+    parser.add_argument(
+        "--cool-off", type=_types.non_negative_float, default=3600.0, metavar="S", help="no scale-down after a change"
+    )
+    parser.add_argument(
+        "--settle", type=_types.non_negative_float, default=120.0, metavar="S", help="no scale-up after a change"
+    )
     parser.add_argument(
         "--state-file",
+        type=Path,
         help="remembers UpdateShardCount calls and a change in flight "
         "(default ~/.local/state/nicelist/autoscale-STREAM.json)",
     )
     parser.add_argument("--no-metrics", action="store_true", help="do not publish decisions to CloudWatch")
     parser.add_argument(
         "--lock-table",
+        type=_types.aws_name("table"),
         help="DynamoDB table of the one-autoscaler-per-stream lease (default: $NICELIST_APPLICATION-autoscale-lock)",
     )
     parser.add_argument(
-        "--lock-lease", type=float, default=None, metavar="S", help="lease length (default max(180, 3 x interval))"
+        "--lock-lease",
+        type=_types.positive_float,
+        default=None,
+        metavar="S",
+        help="lease length (default max(180, 3 x interval))",
     )
     parser.add_argument("--no-lock", action="store_true", help="take no lease (only when nothing else can run)")
+
+
+def _floor(text: str) -> Any:
+    try:
+        return parse_floor(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_floor(text: str) -> Any:
@@ -78,54 +108,46 @@ def parse_floor(text: str) -> Any:
     if not sep:
         raise ValueError(f"--floor wants FROM[..TO]=N, got {text!r}")
     start, _, end = span.partition("..")
-    return Floor(start=when(start), end=when(end) if end else None, shards=int(count))
+    return Floor(start=when(start), end=when(end) if end else None, shards=_types.shard_count(count))
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-    from pathlib import Path
-
     from botocore.exceptions import ClientError
 
     from admin.autoscale import AutoscaleConfig, Autoscaler, PolicyConfig, ShardLimits, StreamLock, lock_table_name
     from foundation.aws_errors import error_code
-    from foundation.errors import ConfigError
     from foundation.limits import UPDATE_SHARD_COUNT_MAX_SHARDS
-    from foundation.settings import AwsSettings, PipelineNames
 
-    try:
-        names = PipelineNames.from_env(stream=args.stream)
-        stream = names.stream
-        state = (
-            Path(args.state_file)
-            if args.state_file
-            else Path.home() / ".local" / "state" / "nicelist" / f"autoscale-{stream}.json"
-        )
-        config = AutoscaleConfig(
-            stream=stream,
-            period_s=args.period,
-            interval_s=args.interval,
-            limits=ShardLimits.scaled(args.limits_scale),
-            policy=PolicyConfig(
-                up_utilisation=args.up_utilisation,
-                target_utilisation=args.target_utilisation,
-                down_utilisation=args.down_utilisation,
-                up_periods=args.up_periods,
-                down_periods=args.down_periods,
-                cool_off_s=args.cool_off,
-                settle_s=args.settle,
-                min_shards=args.min_shards,
-                max_shards=args.max_shards or UPDATE_SHARD_COUNT_MAX_SHARDS,
-                floors=tuple(parse_floor(text) for text in args.floor),
-            ),
-            dry_run=args.dry_run,
-            state_path=state,
-            publish_metrics=not args.no_metrics,
-        )
-        aws = AwsSettings.from_env(endpoint_url=args.endpoint)
-    except (ConfigError, ValueError) as exc:
-        print(f"autoscale: {exc}", file=sys.stderr)
-        return 2
+    from .._cli_errors import CommandFailed
+
+    names = pipeline_names(args)
+    stream = names.stream
+    state = args.state_file or Path.home() / ".local" / "state" / "nicelist" / f"autoscale-{stream}.json"
+    config = AutoscaleConfig(
+        stream=stream,
+        period_s=args.period,
+        interval_s=args.interval,
+        limits=ShardLimits.scaled(args.limits_scale),
+        policy=PolicyConfig(
+            up_utilisation=args.up_utilisation,
+            target_utilisation=args.target_utilisation,
+            down_utilisation=args.down_utilisation,
+            up_periods=args.up_periods,
+            down_periods=args.down_periods,
+            cool_off_s=args.cool_off,
+            settle_s=args.settle,
+            min_shards=args.min_shards,
+            max_shards=args.max_shards or UPDATE_SHARD_COUNT_MAX_SHARDS,
+            floors=tuple(args.floor),
+        ),
+        dry_run=args.dry_run,
+        state_path=state,
+        publish_metrics=not args.no_metrics,
+    )
+    aws = aws_settings(args)
+    kinesis = aws.client("kinesis")
+    # the stream must exist (a missing one, or an unreachable endpoint, is one line and exit 1)
+    kinesis.describe_stream_summary(StreamName=stream)
 
     def show(record: Any) -> None:
         decision = record.decision
@@ -140,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         table = args.lock_table or lock_table_name(names.application)
         lease = args.lock_lease if args.lock_lease is not None else max(180.0, 3 * config.every_s)
         lock = StreamLock(aws.client("dynamodb"), table, stream, lease_s=lease)
-    autoscaler = Autoscaler(aws.client("kinesis"), aws.client("cloudwatch"), config, on_decision=show, lock=lock)
+    autoscaler = Autoscaler(kinesis, aws.client("cloudwatch"), config, on_decision=show, lock=lock)
     try:
         if lock is not None:
             lock.acquire()  # fails fast when the lock table is missing (step() takes or renews it anyway)
@@ -153,11 +175,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_until_stopped(autoscaler)
     except ClientError as exc:
         if lock is not None and error_code(exc) == "ResourceNotFoundException" and lock.held_until is None:
-            print(
-                f"autoscale: lock table {lock.table} not found: `nicelist provision` creates it (or --no-lock)",
-                file=sys.stderr,
-            )
-            return 2
+            raise CommandFailed(
+                f"lock table {lock.table} not found: `nicelist provision` creates it (or --no-lock)"
+            ) from exc
         raise
 
 

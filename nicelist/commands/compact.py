@@ -6,74 +6,64 @@ the Parquet is created at ``compacted/dt=/hour=/events.parquet`` only if absent,
 concurrent runs are safe. The Avro stays. Run it from cron or a scheduled Lambda.
 
 Exit status: 0 done, 1 some compacted hours received late Avro files (listed; reconcile reads
-them, Athena's view does not), 2 the archive could not be read or written.
+them, Athena's view does not) or the archive could not be read or written (one line on stderr),
+2 a bad argument.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from nicelist._cli_errors import UsageError
+
+from . import _types
+from ._options import add_aws, add_json, add_names, add_no_progress, aws_settings, pipeline_names
+
 HELP = "compact closed archive hours to Parquet (exactly once per hour; the Avro stays)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--endpoint", help="one endpoint URL for every service (default: the AWS_ENDPOINT_URL* variables)"
-    )
-    parser.add_argument("--bucket", help="archive bucket (default: $NICELIST_BUCKET or nicelist-archive)")
+    add_aws(parser)
+    add_names(parser, "bucket")
     parser.add_argument(
         "--grace-minutes",
-        type=float,
+        type=_types.non_negative_float,
         default=120,
         help="an hour is closed this long after it ended (default %(default)s)",
     )
     parser.add_argument("--compression", default="zstd", choices=("zstd", "snappy", "gzip"))
-    parser.add_argument("--row-group-rows", type=int, default=500_000, help="rows per Parquet row group")
+    parser.add_argument(
+        "--row-group-rows", type=_types.positive_int, default=500_000, help="rows per Parquet row group"
+    )
     parser.add_argument(
         "--pass-mb",
-        type=float,
+        type=_types.positive_float,
         default=64,
         help="Avro MiB de-duplicated in memory at a time; bigger hours are read once per bucket (default 64)",
     )
-    parser.add_argument("--window", type=int, default=8, help="archive objects fetched concurrently (default 8)")
-    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    parser.add_argument(
+        "--window", type=_types.positive_int, default=8, help="archive objects fetched concurrently (default 8)"
+    )
+    add_json(parser)
+    add_no_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    try:
-        import pyarrow  # noqa: F401 - checked here to say what to install
-    except ImportError as exc:
-        print(f"compact: {exc}; pip install 'nicelist[analytics]'", file=sys.stderr)
-        return 2
-    from analytics import AnalyticsError, CompactionConfig, compact
+    require_analytics("pyarrow")
+    from analytics import CompactionConfig, compact
     from analytics.compactor import describe_json
-    from foundation.errors import ConfigError
     from foundation.progress import Progress
-    from foundation.settings import AwsSettings, PipelineNames
 
-    names = PipelineNames.from_env(bucket=args.bucket)
-    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
-    try:
-        config = CompactionConfig(
-            grace_ms=int(args.grace_minutes * 60_000),
-            compression=args.compression,
-            row_group_rows=args.row_group_rows,
-            window=args.window,
-            pass_bytes=int(args.pass_mb * 1024 * 1024),
-        )
-    except ConfigError as exc:
-        print(f"compact: {exc}", file=sys.stderr)
-        return 2
-    try:
-        report = compact(
-            s3=aws.client("s3"), bucket=names.bucket, config=config, progress=Progress(enabled=not args.no_progress)
-        )
-    except AnalyticsError as exc:
-        print(f"compact: {exc}", file=sys.stderr)
-        return 2
+    bucket = pipeline_names(args).bucket
+    config = CompactionConfig(
+        grace_ms=int(args.grace_minutes * 60_000),
+        compression=args.compression,
+        row_group_rows=args.row_group_rows,
+        window=args.window,
+        pass_bytes=int(args.pass_mb * 1024 * 1024),
+    )
+    s3 = aws_settings(args).client("s3")
+    report = compact(s3=s3, bucket=bucket, config=config, progress=Progress(enabled=not args.no_progress))
     if args.json:
         print(describe_json(report))
     else:
@@ -83,3 +73,12 @@ def run(args: argparse.Namespace) -> int:
             for key in keys:
                 print(f"  late: {hour}: {key}")
     return 1 if report.late_files else 0
+
+
+def require_analytics(*modules: str) -> None:
+    """These modules of the analytics extra are installed, or a usage error saying how to get them."""
+    import importlib.util
+
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(f"{', '.join(missing)} not installed: pip install 'nicelist[analytics]'")

@@ -18,7 +18,12 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from foundation.limits import UPDATE_SHARD_COUNT_MAX_SHARDS
+from nicelist._cli_errors import UsageError
 from nicelist.commands.produce import add_load_arguments
+
+from . import _types
+from ._options import add_aws, add_kcl_properties, add_names, add_no_progress, aws_settings, pipeline_names
 
 HELP = "run the whole pipeline locally through a December spike and prove nothing was lost"
 
@@ -37,37 +42,37 @@ _DEFAULTS: dict[str, tuple[object, object]] = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_load_arguments(parser, events=8_000, rate=150.0, kids=2_000, elves=4)
     pipeline = parser.add_argument_group("pipeline")
-    pipeline.add_argument("--shards", type=int, default=4, help="shards to provision (default 4)")
-    pipeline.add_argument("--workers", type=int, default=2, help="KCL workers (default 2)")
+    pipeline.add_argument("--shards", type=_types.shard_count, default=None, help="shards to provision (default 4)")
+    pipeline.add_argument("--workers", type=_types.positive_int, default=2, help="KCL workers (default 2)")
     pipeline.add_argument(
-        "--reshard-to", type=int, default=None, help="open shards after the mid-run reshard (default 2x; 0: none)"
+        "--reshard-to",
+        type=_types.int_in(0, UPDATE_SHARD_COUNT_MAX_SHARDS),
+        default=None,
+        help="open shards after the mid-run reshard (default 2x; 0: none)",
     )
     pipeline.add_argument(
-        "--reshard-at", type=float, default=None, help="share of events sent when resharding (default: spike start)"
+        "--reshard-at",
+        type=_types.fraction,
+        default=None,
+        help="share of events sent when resharding (default: spike start)",
     )
+    add_aws(pipeline)  # an endpoint (e.g. LocalStack) instead of starting the embedded local AWS
     pipeline.add_argument(
-        "--endpoint",
-        help="use this endpoint (e.g. LocalStack) instead of starting the embedded local AWS; "
-        "--aws uses real AWS through the standard variables",
-    )
-    pipeline.add_argument(
-        "--garbage", type=int, default=3, help="undecodable records to put; each must be dead-lettered (3)"
+        "--garbage",
+        type=_types.non_negative_int,
+        default=3,
+        help="undecodable records to put; each must be dead-lettered (3)",
     )
     pipeline.add_argument("--aws", action="store_true", help="use the AWS account of the standard variables")
-    pipeline.add_argument("--stream", help="stream name (default: $NICELIST_STREAM or nicelist)")
-    pipeline.add_argument("--table", help="table name (default: $NICELIST_TABLE or nicelist-kids)")
-    pipeline.add_argument("--bucket", help="bucket name (default: $NICELIST_BUCKET or nicelist-archive)")
-    pipeline.add_argument("--work-dir", help="logs and spools here (default: a temporary directory)")
-    pipeline.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the workers (300)")
+    add_names(pipeline, "stream", "table", "bucket")
     pipeline.add_argument(
-        "--kcl",
-        dest="kcl_properties",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a KCL property for the demo's workers (repeatable)",
+        "--work-dir", type=_types.directory, help="logs and spools here (default: a temporary directory)"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    pipeline.add_argument(
+        "--timeout", type=_types.positive_float, default=300.0, help="seconds to wait for the workers (300)"
+    )
+    add_kcl_properties(pipeline, "--kcl", dest="kcl_properties", help="a KCL property for the demo's workers (repeat)")
+    add_no_progress(parser)
     december = parser.add_argument_group("December rehearsal")
     december.add_argument(
         "--december",
@@ -76,14 +81,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "24000 events at 80/s, a x6 spike from 20%%, 2 elves, 2 shards (about 4 minutes)",
     )
     december.add_argument(
-        "--limits-scale", type=float, default=0.02, metavar="F", help="per-shard limits x F (default 0.02)"
+        "--limits-scale", type=_types.positive_float, default=0.02, metavar="F", help="per-shard limits x F (0.02)"
     )
     december.add_argument(
-        "--metrics-period", type=int, default=5, metavar="S", help="metric and autoscaler period in s (default 5)"
+        "--metrics-period",
+        type=_types.positive_int,
+        default=5,
+        metavar="S",
+        help="metric and autoscaler period in s (default 5)",
     )
     december.add_argument(
         "--kid-table-write-units",
-        type=int,
+        type=_types.non_negative_int,
         default=400,  # demo._december_dynamodb.DECEMBER_KID_TABLE_WRITE_UNITS (a test keeps them equal)
         metavar="N",
         help="the kid table's write capacity during the rehearsal, below the spike's write rate "
@@ -93,6 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--report",
         default="nicelist-december-report.html",
         metavar="PATH",
+        type=_types.output_file,
         help="the HTML report (default %(default)s)",
     )
     # None: "not given", so --december can pick its own defaults (the plain demo's are unchanged)
@@ -106,25 +116,14 @@ def apply_defaults(args: argparse.Namespace) -> None:
             setattr(args, name, rehearsal if args.december else plain)
 
 
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"--kcl wants KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
 def run(args: argparse.Namespace) -> int:
     import os
     import signal
     import sys
-    from pathlib import Path
 
-    from demo import DEMO_WORKER_PROPERTIES, DemoConfig, DemoError, describe_demo, run_demo
-    from foundation.errors import ConfigError
+    from demo import DEMO_WORKER_PROPERTIES, DemoConfig, describe_demo, run_demo
     from foundation.progress import Progress
-    from foundation.settings import AwsSettings, PipelineNames
     from nicelist.commands.produce import load_plan
-    from reconcile import SourceError
 
     def say(line: str) -> None:
         print(f"demo: {line}", file=sys.stderr, flush=True)
@@ -134,28 +133,23 @@ def run(args: argparse.Namespace) -> int:
     apply_defaults(args)
     external = args.endpoint or args.aws or any(name.startswith("AWS_ENDPOINT_URL") for name in os.environ)
     if args.december and external:
-        print("demo: --december runs on the embedded local AWS only (limits mode)", file=sys.stderr)
-        return 2
-    try:
-        plan = load_plan(args)
-        config = DemoConfig(
-            population=plan.population,
-            shape=plan.shape,
-            seed=args.seed,
-            shards=args.shards,
-            workers=args.workers,
-            reshard_to=args.reshard_to,
-            reshard_at=args.reshard_at,
-            names=PipelineNames.from_env(stream=args.stream, table=args.table, bucket=args.bucket),
-            aws=AwsSettings.from_env(endpoint_url=args.endpoint) if external else None,
-            work_dir=Path(args.work_dir) if args.work_dir else None,
-            catch_up_timeout_s=args.timeout,
-            garbage_records=args.garbage,
-            worker_properties={**DEMO_WORKER_PROPERTIES, **dict(_key_value(p) for p in args.kcl_properties)},
-        )
-    except (ConfigError, ValueError) as exc:
-        print(f"demo: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError("--december runs on the embedded local AWS only (limits mode)")
+    plan = load_plan(args)
+    config = DemoConfig(
+        population=plan.population,
+        shape=plan.shape,
+        seed=args.seed,
+        shards=args.shards,
+        workers=args.workers,
+        reshard_to=args.reshard_to,
+        reshard_at=args.reshard_at,
+        names=pipeline_names(args),
+        aws=aws_settings(args) if external else None,
+        work_dir=args.work_dir,
+        catch_up_timeout_s=args.timeout,
+        garbage_records=args.garbage,
+        worker_properties={**DEMO_WORKER_PROPERTIES, **dict(args.kcl_properties)},
+    )
     if args.december:
         return _run_december(args, config, say)
 
@@ -165,9 +159,6 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, interrupt)  # stop everything on SIGTERM as on Ctrl-C
     try:
         summary = run_demo(config, progress=Progress(enabled=not args.no_progress), say=say)
-    except (DemoError, SourceError, ConfigError) as exc:
-        print(f"demo FAILED: {exc}", file=sys.stderr)
-        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
     for line in describe_demo(summary, config):
@@ -177,25 +168,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_december(args: argparse.Namespace, demo_config: Any, say: Callable[[str], None]) -> int:
     import signal
-    import sys
-    from pathlib import Path
 
-    from demo import DecemberConfig, DemoError, describe_december, describe_demo, run_december
-    from foundation.errors import ConfigError
+    from demo import DecemberConfig, describe_december, describe_demo, run_december
     from foundation.progress import Progress
-    from reconcile import SourceError
 
-    try:
-        config = DecemberConfig(
-            demo=demo_config,
-            limits_scale=args.limits_scale,
-            metrics_period_s=args.metrics_period,
-            report_path=Path(args.report) if args.report else None,
-            kid_table_write_units=args.kid_table_write_units or None,
-        )
-    except ConfigError as exc:
-        print(f"demo: {exc}", file=sys.stderr)
-        return 2
+    config = DecemberConfig(
+        demo=demo_config,
+        limits_scale=args.limits_scale,
+        metrics_period_s=args.metrics_period,
+        report_path=args.report,
+        kid_table_write_units=args.kid_table_write_units or None,
+    )
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -203,9 +186,6 @@ def _run_december(args: argparse.Namespace, demo_config: Any, say: Callable[[str
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         summary = run_december(config, progress=Progress(enabled=not args.no_progress), say=say)
-    except (DemoError, SourceError, ConfigError) as exc:
-        print(f"demo FAILED: {exc}", file=sys.stderr)
-        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
     for line in describe_demo(summary.demo, config.demo) + describe_december(summary):

@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import argparse
 
+from . import _types
+
 HELP = "run the embedded local AWS on one loopback port (HTTP/1.1 and h2c) until Ctrl-C"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=0, help="port (default: a free one, printed at start)")
+    parser.add_argument(
+        "--port", type=_types.listen_port, default=0, help="port (default 0: a free one, printed at start)"
+    )
     parser.add_argument("--no-kinesis-fixes", action="store_true", help="serve moto's Kinesis unpatched (to compare)")
     from localaws import add_limits_arguments
 
     add_limits_arguments(parser)
     parser.add_argument(
         "--alarm-interval",
-        type=float,
+        type=_types.non_negative_float,
         default=10.0,
         metavar="S",
         help="evaluate the CloudWatch alarms every S seconds and notify their SNS topics' local subscribers "
         "(SQS queues, loopback HTTP); 0: never (default %(default)s)",
     )
+    # localaws declares these as plain floats (it cannot import the CLI's types): check them here
+    for action in parser._actions:
+        if action.dest in ("limits_scale", "limits_read_calls", "metrics_period", "limits_dynamodb_burst"):
+            action.type = _types.positive_float
 
 
 def run(args: argparse.Namespace) -> int:

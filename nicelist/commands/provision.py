@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from . import _types
+from ._options import add_aws, add_names, aws_settings, pipeline_names
 
 HELP = "create the stream, DynamoDB table and S3 bucket (idempotent; local stack or AWS)"
 #: the bucket always gets a TLS-only policy and public access blocks: no flag turns them off
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shards", type=int, default=4, help="shards of a new stream (default %(default)s)")
-    parser.add_argument("--stream", help="stream name (default: $NICELIST_STREAM, else nicelist)")
-    parser.add_argument("--table", help="DynamoDB table (default: $NICELIST_TABLE, else nicelist-kids)")
-    parser.add_argument("--bucket", help="S3 bucket (default: $NICELIST_BUCKET, else nicelist-archive)")
-    parser.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL[_<SERVICE>], else AWS)")
+    parser.add_argument(
+        "--shards", type=_types.shard_count, default=4, help="shards of a new stream (default %(default)s)"
+    )
+    add_names(parser, "stream", "table", "bucket")
+    add_aws(parser)
     parser.add_argument("--bucket-kms-key", help="SSE-KMS key for the bucket (default: SSE-S3, AES256)")
     parser.add_argument(
         "--kms-key",
@@ -49,23 +51,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--warm-write-units",
-        type=int,
+        type=_types.positive_int,
         default=None,
         metavar="N",
         help="the kid table's warm write throughput, write units/s it serves at once (the figure "
         "`nicelist reshard plan` prints for the peak; raised, never lowered; default: DynamoDB's)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=300.0, metavar="SECONDS", help="longest wait for each resource"
+        "--timeout", type=_types.positive_float, default=300.0, metavar="SECONDS", help="longest wait for each resource"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from admin.provision import ProvisionConfig, ProvisionError, provision
-    from foundation.settings import AwsSettings, PipelineNames
+    from admin.provision import ProvisionConfig, provision
 
-    names = PipelineNames.from_env(stream=args.stream, table=args.table, bucket=args.bucket)
-    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
+    names = pipeline_names(args)
+    aws = aws_settings(args)
     config = ProvisionConfig(
         timeout_s=args.timeout,
         bucket_kms_key_id=args.bucket_kms_key,
@@ -77,11 +78,7 @@ def run(args: argparse.Namespace) -> int:
         warm_write_units=args.warm_write_units,
     )
     where = aws.endpoint_for("kinesis") or f"AWS {aws.region}"
-    try:
-        report = provision(aws, names, args.shards, config=config)
-    except (ProvisionError, ValueError) as exc:
-        print(f"provision failed: {exc}", file=sys.stderr)
-        return 1
+    report = provision(aws, names, args.shards, config=config)
     print(f"provisioning stream {names.stream}, table {names.table}, bucket {names.bucket} at {where}")
     for line in report.actions:
         print(f"  {line}")

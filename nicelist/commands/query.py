@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import argparse
 
+from nicelist._cli_errors import UsageError
+
+from . import _types
+from ._options import add_aws, add_names, aws_settings, pipeline_names
+from .compact import require_analytics
+
 HELP = "run Athena (Trino) SQL locally with DuckDB over the archive; --example NAME for the shipped ones"
 
 EXAMPLES = ("per-day", "late", "busiest-elves", "the-list", "dead-letters")
@@ -20,14 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--example", choices=EXAMPLES, help="run a shipped example query instead")
     parser.add_argument("--list-examples", action="store_true", help="print the example queries and exit")
     parser.add_argument("--show-sql", action="store_true", help="print the statement DuckDB runs (to stderr)")
-    parser.add_argument(
-        "--endpoint", help="one endpoint URL for every service (default: the AWS_ENDPOINT_URL* variables)"
-    )
-    parser.add_argument("--bucket", help="archive bucket (default: $NICELIST_BUCKET or nicelist-archive)")
+    add_aws(parser)
+    add_names(parser, "bucket")
     parser.add_argument("--database", default="nicelist", help="database name the SQL uses (default nicelist)")
-    parser.add_argument("--from-day", metavar="YYYY-MM-DD", help="load only partitions from this day on")
-    parser.add_argument("--to-day", metavar="YYYY-MM-DD", help="load only partitions up to this day")
-    parser.add_argument("--max-rows", type=int, default=50, help="rows to print (default %(default)s)")
+    parser.add_argument(
+        "--from-day", type=_types.day, metavar="YYYY-MM-DD", help="load only partitions from this day on"
+    )
+    parser.add_argument("--to-day", type=_types.day, metavar="YYYY-MM-DD", help="load only partitions up to this day")
+    parser.add_argument("--max-rows", type=_types.positive_int, default=50, help="rows to print (default %(default)s)")
     parser.add_argument("--csv", action="store_true", help="print every row as CSV instead of a table")
 
 
@@ -35,48 +41,27 @@ def run(args: argparse.Namespace) -> int:
     import csv
     import sys
 
-    try:
-        import duckdb
-        import pyarrow  # noqa: F401 - checked here to say what to install
-        from sqlglot.errors import SqlglotError
-    except ImportError as exc:
-        print(f"query: {exc}; pip install 'nicelist[analytics]'", file=sys.stderr)
-        return 2
+    require_analytics("duckdb", "pyarrow", "sqlglot")
+    from analytics import AthenaNames, LocalAthena, athena_examples, to_duckdb
 
-    from analytics import AnalyticsError, AthenaNames, LocalAthena, athena_examples, to_duckdb
-    from foundation.errors import ConfigError
-    from foundation.settings import AwsSettings, PipelineNames
-
-    names = PipelineNames.from_env(bucket=args.bucket)
-    try:
-        athena = AthenaNames(bucket=names.bucket, database=args.database)
-    except ConfigError as exc:
-        print(f"query: {exc}", file=sys.stderr)
-        return 2
+    names = pipeline_names(args)
+    athena = AthenaNames(bucket=names.bucket, database=args.database)
     examples = athena_examples(athena)
     if args.list_examples:
         for name, statement in examples.items():
             print(f"-- {name}: {statement.title}\n{statement.sql};\n")
         return 0
     if (args.sql is None) == (args.example is None):
-        print("query: give either SQL or --example NAME", file=sys.stderr)
-        return 2
+        raise UsageError("give either SQL or --example NAME")
+    if args.from_day and args.to_day and args.from_day > args.to_day:
+        raise UsageError(f"--from-day {args.from_day} is after --to-day {args.to_day}")
     sql = examples[args.example].sql if args.example else args.sql
-    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
-    try:
-        if args.show_sql:
-            print(to_duckdb(sql), file=sys.stderr)
-        db = LocalAthena.from_s3(
-            aws.client("s3"), names.bucket, names=athena, first_day=args.from_day, last_day=args.to_day
-        )
-        with db:
-            result = db.run_sql(sql)
-    except AnalyticsError as exc:
-        print(f"query: {exc}", file=sys.stderr)
-        return 2
-    except (duckdb.Error, SqlglotError) as exc:
-        print(f"query: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+    duckdb_sql = to_duckdb(sql)  # a statement that does not parse is refused before the archive is read
+    if args.show_sql:
+        print(duckdb_sql, file=sys.stderr)
+    s3 = aws_settings(args).client("s3")
+    with LocalAthena.from_s3(s3, names.bucket, names=athena, first_day=args.from_day, last_day=args.to_day) as db:
+        result = db.run_sql(sql)
     if args.csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(result.columns)

@@ -13,6 +13,11 @@ import json
 import sys
 from typing import Any
 
+from foundation.limits import DYNAMODB_MAX_ITEM_BYTES
+
+from . import _types
+from ._options import add_aws, add_json, add_names, aws_settings, pipeline_names
+
 HELP = "show, plan and change the stream's shards: status, plan, scale, split, merge, rebalance"
 
 _MUTATING = ("scale", "split", "merge", "rebalance")
@@ -20,43 +25,67 @@ _MUTATING = ("scale", "split", "merge", "rebalance")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--stream", help="stream name (default: $NICELIST_STREAM, else nicelist)")
-    common.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL[_KINESIS], else AWS)")
+    add_names(common, "stream")
+    add_aws(common)
 
     mutating = argparse.ArgumentParser(add_help=False, parents=[common])
     mutating.add_argument("--dry-run", action="store_true", help="print the exact API calls and change nothing")
     mutating.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     mutating.add_argument(
-        "--timeout", type=float, default=900.0, metavar="SECONDS", help="longest wait for ACTIVE after each call"
+        "--timeout",
+        type=_types.positive_float,
+        default=900.0,
+        metavar="SECONDS",
+        help="longest wait for ACTIVE after each call",
     )
     mutating.add_argument(
-        "--poll-interval", type=float, default=2.0, metavar="SECONDS", help="status polling interval while waiting"
+        "--poll-interval",
+        type=_types.positive_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="status polling interval while waiting",
     )
 
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     status = actions.add_parser("status", parents=[common], help="shards, hash ranges, lineage and load")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json(status)
     status.add_argument(
-        "--metrics-minutes", type=int, default=5, help="window for per-shard incoming rates (default 5)"
+        "--metrics-minutes",
+        type=_types.positive_int,
+        default=5,
+        help="window for per-shard incoming rates (default 5)",
     )
 
     plan = actions.add_parser("plan", help="shards needed for a peak rate (pure arithmetic, no AWS calls)")
-    plan.add_argument("--peak-events-per-sec", type=float, required=True, metavar="R")
-    plan.add_argument("--event-bytes", type=int, required=True, metavar="B", help="one encoded event")
-    plan.add_argument("--headroom", type=float, default=0.25, metavar="H", help="spare fraction (default 0.25)")
+    plan.add_argument("--peak-events-per-sec", type=_types.positive_float, required=True, metavar="R")
+    plan.add_argument("--event-bytes", type=_types.record_bytes, required=True, metavar="B", help="one encoded event")
     plan.add_argument(
-        "--aggregate-bytes", type=int, default=None, help="KPL aggregated record size (default 51200, the KPL's)"
+        "--headroom", type=_types.non_negative_float, default=0.25, metavar="H", help="spare fraction (0.25)"
     )
-    plan.add_argument("--consumers", type=int, default=1, help="applications polling every shard (default 1)")
-    plan.add_argument("--poll-interval-ms", type=int, default=1000, help="each consumer's GetRecords interval")
-    plan.add_argument("--updates", type=int, default=None, help="spike size in events (default 1.8 billion)")
-    plan.add_argument("--within-hours", type=float, default=24.0, help="spike duration in hours (default 24)")
+    plan.add_argument(
+        "--aggregate-bytes",
+        type=_types.record_bytes,
+        default=None,
+        help="KPL aggregated record size (default 51200, the KPL's)",
+    )
+    plan.add_argument(
+        "--consumers", type=_types.positive_int, default=1, help="applications polling every shard (default 1)"
+    )
+    plan.add_argument(
+        "--poll-interval-ms", type=_types.positive_int, default=1000, help="each consumer's GetRecords interval"
+    )
+    plan.add_argument(
+        "--updates", type=_types.positive_int, default=None, help="spike size in events (default 1.8 billion)"
+    )
+    plan.add_argument(
+        "--within-hours", type=_types.positive_float, default=24.0, help="spike duration in hours (default 24)"
+    )
     _add_consumer_and_cost_arguments(plan)
-    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json(plan)
 
     scale = actions.add_parser("scale", parents=[mutating], help="reach N open shards")
-    scale.add_argument("--shards", type=int, required=True, metavar="N")
+    scale.add_argument("--shards", type=_types.shard_count, required=True, metavar="N")
     scale.add_argument(
         "--method",
         choices=("auto", "update-shard-count", "split-merge"),
@@ -64,12 +93,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="auto: UpdateShardCount within its quota, else (or when refused) SplitShard/MergeShards",
     )
     scale.add_argument(
-        "--tolerance", type=float, default=0.0, help="split/merge only: accepted deviation from an even share"
+        "--tolerance",
+        type=_types.fraction,
+        default=0.0,
+        help="split/merge only: accepted deviation from an even share",
     )
 
     split = actions.add_parser("split", parents=[mutating], help="split one open shard")
     split.add_argument("shard", metavar="SHARD")
-    split.add_argument("--at", type=int, metavar="HASH", help="new starting hash key (default: the midpoint)")
+    split.add_argument(
+        "--at", type=_types.hash_key, metavar="HASH", help="new starting hash key (default: the midpoint)"
+    )
 
     merge = actions.add_parser("merge", parents=[mutating], help="merge two adjacent open shards")
     merge.add_argument("shard", metavar="SHARD")
@@ -77,10 +111,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     rebalance = actions.add_parser("rebalance", parents=[mutating], help="even out the open shards' hash ranges")
     rebalance.add_argument(
-        "--shards", type=int, metavar="N", help="open shards to end with (default: today's; give it when re-running)"
+        "--shards",
+        type=_types.shard_count,
+        metavar="N",
+        help="open shards to end with (default: today's; give it when re-running)",
     )
     rebalance.add_argument(
-        "--tolerance", type=float, default=0.1, help="accepted deviation from an even share (default 0.1)"
+        "--tolerance", type=_types.fraction, default=0.1, help="accepted deviation from an even share (default 0.1)"
     )
 
 
@@ -92,7 +129,7 @@ def _add_consumer_and_cost_arguments(plan: argparse.ArgumentParser) -> None:
     capacity = consumer.add_mutually_exclusive_group()
     capacity.add_argument(
         "--consumer-events-per-shard-s",
-        type=float,
+        type=_types.positive_float,
         metavar="R",
         help="events/s one shard's processor sustains (default 12,764, measured by python -m bench.consumer)",
     )
@@ -103,21 +140,27 @@ def _add_consumer_and_cost_arguments(plan: argparse.ArgumentParser) -> None:
     )
     consumer.add_argument(
         "--consumer-events-per-cpu-s",
-        type=float,
+        type=_types.positive_float,
         metavar="R",
-        help="events one processor handles per CPU-second (~1,050 today; default: not known, one core per processor)",
+        help="events one processor handles per CPU-second (bench.consumer's processor_events_per_cpu_s; "
+        "default: not known, one core per processor)",
     )
     consumer.add_argument(
         "--distinct-kid-ratio",
-        type=float,
+        type=_types.non_negative_float,
         default=1.0,
         metavar="F",
         help="DynamoDB writes per event after the per-kid collapse (default 1.0: every event a new kid)",
     )
-    consumer.add_argument("--kid-item-bytes", type=int, default=None, help="one kid item's size (default 256)")
+    consumer.add_argument(
+        "--kid-item-bytes",
+        type=_types.int_in(1, DYNAMODB_MAX_ITEM_BYTES),
+        default=None,
+        help="one kid item's size (256)",
+    )
     consumer.add_argument(
         "--write-statements-per-kid",
-        type=float,
+        type=_types.float_in(1, 2),
         default=None,
         metavar="S",
         help="DynamoDB write statements per kid write (default 1; up to 2 when INSERTs meet existing items)",
@@ -125,51 +168,48 @@ def _add_consumer_and_cost_arguments(plan: argparse.ArgumentParser) -> None:
     cost = plan.add_argument_group("cost", "the December scenario: --updates events within --within-hours")
     cost.add_argument(
         "--provisioned-hours",
-        type=float,
+        type=_types.positive_float,
         default=None,
         help="hours at the planned shard count (default: --within-hours)",
     )
     cost.add_argument(
-        "--archive-file-bytes", type=int, default=None, help="archive file close size (default the worker's, 8 MiB)"
+        "--archive-file-bytes",
+        type=_types.positive_int,
+        default=None,
+        help="archive file close size (default the worker's, 8 MiB)",
     )
     cost.add_argument(
-        "--archive-file-age-s", type=float, default=None, help="archive file close age (default the worker's, 30 s)"
+        "--archive-file-age-s",
+        type=_types.positive_float,
+        default=None,
+        help="archive file close age (default the worker's, 30 s)",
     )
     cost.add_argument(
-        "--archive-compression-ratio", type=float, default=None, help="stored/raw archive bytes (default 0.3)"
+        "--archive-compression-ratio",
+        type=_types.positive_float,
+        default=None,
+        help="stored/raw archive bytes (default 0.3)",
     )
     cost.add_argument(
-        "--archive-retention-months", type=float, default=None, help="months the archive is kept (default 1)"
+        "--archive-retention-months",
+        type=_types.positive_float,
+        default=None,
+        help="months the archive is kept (default 1)",
     )
     cost.add_argument(
-        "--athena-full-scans", type=int, default=None, help="Athena queries scanning the whole archive (default 10)"
+        "--athena-full-scans",
+        type=_types.non_negative_int,
+        default=None,
+        help="Athena queries scanning the whole archive (default 10)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from admin.reshard import ReshardError
-
     if args.action == "plan":
         return _plan(args)
-    try:
-        if args.action == "status":
-            return _status(args)
-        return _mutate(args)
-    except ReshardError as exc:
-        _err(f"error: {exc}")
-        if exc.completed:
-            _err(f"{len(exc.completed)} call(s) completed before the error:")
-            for step in exc.completed:
-                _err(f"  {step.describe()}")
-            _err("re-run the same command to carry on from the stream's current state")
-        else:
-            _err("nothing changed")
-        return 1
-    except (ClientError, BotoCoreError) as exc:
-        _err(f"error: {exc}")
-        return 1
+    if args.action == "status":
+        return _status(args)
+    return _mutate(args)
 
 
 def _err(line: str) -> None:
@@ -177,11 +217,7 @@ def _err(line: str) -> None:
 
 
 def _clients(args: argparse.Namespace) -> tuple[Any, str]:
-    from foundation.settings import AwsSettings, PipelineNames
-
-    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
-    stream = PipelineNames.from_env(stream=args.stream).stream
-    return aws, stream
+    return aws_settings(args), pipeline_names(args).stream
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -190,43 +226,40 @@ def _plan(args: argparse.Namespace) -> int:
     def given(**values: Any) -> dict[str, Any]:
         return {k: v for k, v in values.items() if v is not None}
 
-    try:
-        consumer = given(
-            consumer_events_per_shard_s=args.consumer_events_per_shard_s,
-            kid_item_bytes=args.kid_item_bytes,
-            write_statements_per_kid=args.write_statements_per_kid,
+    # CapacityInputs and CostInputs check the values: a ValueError is a usage error (exit 2)
+    consumer = given(
+        consumer_events_per_shard_s=args.consumer_events_per_shard_s,
+        kid_item_bytes=args.kid_item_bytes,
+        write_statements_per_kid=args.write_statements_per_kid,
+    )
+    if args.consumer_events_per_shard_s is not None:
+        consumer["consumer_source"] = "--consumer-events-per-shard-s"
+    if args.consumer_bench_json is not None:
+        consumer.update(consumer_capacity_from_bench(_read_json(args.consumer_bench_json)))
+        consumer["consumer_source"] = f"the bench.consumer report {args.consumer_bench_json}"
+    consumer.update(given(consumer_events_per_cpu_s=args.consumer_events_per_cpu_s))
+    costs = CostInputs(
+        **given(
+            provisioned_hours=args.provisioned_hours,
+            archive_file_bytes=args.archive_file_bytes,
+            archive_file_age_s=args.archive_file_age_s,
+            archive_compression_ratio=args.archive_compression_ratio,
+            archive_retention_months=args.archive_retention_months,
+            athena_full_scans=args.athena_full_scans,
         )
-        if args.consumer_events_per_shard_s is not None:
-            consumer["consumer_source"] = "--consumer-events-per-shard-s"
-        if args.consumer_bench_json is not None:
-            consumer.update(consumer_capacity_from_bench(_read_json(args.consumer_bench_json)))
-            consumer["consumer_source"] = f"the bench.consumer report {args.consumer_bench_json}"
-        consumer.update(given(consumer_events_per_cpu_s=args.consumer_events_per_cpu_s))
-        costs = CostInputs(
-            **given(
-                provisioned_hours=args.provisioned_hours,
-                archive_file_bytes=args.archive_file_bytes,
-                archive_file_age_s=args.archive_file_age_s,
-                archive_compression_ratio=args.archive_compression_ratio,
-                archive_retention_months=args.archive_retention_months,
-                athena_full_scans=args.athena_full_scans,
-            )
-        )
-        inputs = CapacityInputs(
-            peak_events_per_sec=args.peak_events_per_sec,
-            event_bytes=args.event_bytes,
-            headroom=args.headroom,
-            consumers=args.consumers,
-            poll_interval_ms=args.poll_interval_ms,
-            within_hours=args.within_hours,
-            distinct_kid_ratio=args.distinct_kid_ratio,
-            costs=costs,
-            **given(aggregate_bytes=args.aggregate_bytes, updates=args.updates),
-            **consumer,
-        )
-    except ValueError as exc:
-        _err(f"error: {exc}")
-        return 2
+    )
+    inputs = CapacityInputs(
+        peak_events_per_sec=args.peak_events_per_sec,
+        event_bytes=args.event_bytes,
+        headroom=args.headroom,
+        consumers=args.consumers,
+        poll_interval_ms=args.poll_interval_ms,
+        within_hours=args.within_hours,
+        distinct_kid_ratio=args.distinct_kid_ratio,
+        costs=costs,
+        **given(aggregate_bytes=args.aggregate_bytes, updates=args.updates),
+        **consumer,
+    )
     plan = plan_capacity(inputs)
     if args.json:
         print(json.dumps(plan.to_dict(), indent=2))

@@ -5,41 +5,49 @@ from __future__ import annotations
 
 import argparse
 
+from . import _types
+from ._options import add_aws, add_json, aws_settings
+
 HELP = "confirm on a scratch DynamoDB table the undocumented behaviours the worker relies on"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--table", required=True, help="a scratch table (never the pipeline's kid table)")
+    parser.add_argument(
+        "--scratch-table",
+        type=_types.aws_name("table"),
+        required=True,
+        help="a scratch table to check on (never the pipeline's kid table)",
+    )
     parser.add_argument("--create", action="store_true", help="create the scratch table first (on-demand)")
-    parser.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL[_<SERVICE>], else AWS)")
-    parser.add_argument("--json", action="store_true", help="one JSON document instead of the table")
+    add_aws(parser)
+    add_json(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import sys
 
     from consumer.selfcheck import DIFFERS, SelfCheck
-    from foundation.settings import AwsSettings, PipelineNames
+    from foundation.settings import PipelineNames
 
-    if args.table == PipelineNames.from_env().table:
-        print(f"selfcheck: {args.table} is the pipeline's kid table; give a scratch table", file=sys.stderr)
-        return 2
-    client = AwsSettings.from_env(endpoint_url=args.endpoint).client("dynamodb")
+    from .._cli_errors import UsageError
+
+    if args.scratch_table == PipelineNames.from_env().table:
+        raise UsageError(f"{args.scratch_table} is the pipeline's kid table; give a scratch table")
+    client = aws_settings(args).client("dynamodb")
     if args.create:
         client.create_table(
-            TableName=args.table,
+            TableName=args.scratch_table,
             KeySchema=[{"AttributeName": "kid_id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "kid_id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        client.get_waiter("table_exists").wait(TableName=args.table)
-    checks = SelfCheck(client, args.table).run()
+        client.get_waiter("table_exists").wait(TableName=args.scratch_table)
+    checks = SelfCheck(client, args.scratch_table).run()
     if args.json:
         print(json.dumps([c.to_dict() for c in checks], indent=2))
     else:
         for check in checks:
             print(f"{check.outcome:9}  {check.name:26} {check.detail}")
             print(f"{'':9}  {'':26} assumes: {check.assumption}")
-        print(f"\nwhen done: aws dynamodb delete-table --table-name {args.table}")
+        print(f"\nwhen done: aws dynamodb delete-table --table-name {args.scratch_table}")
     return 1 if any(c.outcome == DIFFERS for c in checks) else 0

@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
+
+from . import _types
+from ._options import add_aws, add_json, add_names, aws_settings, pipeline_names
 
 HELP = "one screen: shards and load, leases per worker, lag per shard, throttles, dead letters, alarms"
 #: move the cursor home and clear the screen (ANSI), so --watch refreshes in place
@@ -13,30 +17,35 @@ _CLEAR = "\033[H\033[2J"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stream", help="stream name (default: $NICELIST_STREAM, else nicelist)")
-    parser.add_argument("--table", help="DynamoDB table (default: $NICELIST_TABLE, else nicelist-kids)")
-    parser.add_argument("--application", help="KCL application (default: $NICELIST_APPLICATION, else nicelist-worker)")
-    parser.add_argument("--endpoint", help="AWS endpoint URL (default: $AWS_ENDPOINT_URL[_<SERVICE>], else AWS)")
-    parser.add_argument("--minutes", type=int, default=5, help="metrics window (default %(default)s)")
-    parser.add_argument("--json", action="store_true", help="JSON (one document per refresh)")
+    add_names(parser, "stream", "table", "application")
+    add_aws(parser)
+    parser.add_argument("--minutes", type=_types.positive_int, default=5, help="metrics window (default %(default)s)")
+    add_json(parser)
     parser.add_argument(
-        "--watch", nargs="?", type=float, const=5.0, metavar="SECONDS", help="refresh every SECONDS (default 5)"
+        "--watch",
+        nargs="?",
+        type=_types.positive_float,
+        const=5.0,
+        metavar="SECONDS",
+        help="refresh every SECONDS (default 5); with --json, one document per refresh",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from admin.status import gather_status
-    from foundation.settings import AwsSettings, PipelineNames
 
-    names = PipelineNames.from_env(stream=args.stream, table=args.table, application=args.application)
-    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
-    clients: dict[str, object] = {}
+    names = pipeline_names(args)
+    aws = aws_settings(args)
+    clients: dict[str, Any] = {}
 
-    def client(service: str) -> object:
+    def client(service: str) -> Any:
         if service not in clients:
             clients[service] = aws.client(service, retries={"mode": "standard", "total_max_attempts": 2})
         return clients[service]
 
+    # the screen shows what it can read during an incident, but a stream that does not exist or an
+    # endpoint that cannot be reached is not a status: one line and exit 1 (the stream's name)
+    client("kinesis").describe_stream_summary(StreamName=names.stream)
     while True:
         status = gather_status(client, names, window_minutes=args.minutes)
         if args.json:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import _types
+from ._options import add_names, pipeline_names
+
 HELP = "print the CloudFormation template: stream, table, bucket, IAM roles, alarms, topic, Athena tables"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--shards", type=int, default=4, help="default of the ShardCount parameter (%(default)s)")
-    parser.add_argument("--stream", help="stream name (default: $NICELIST_STREAM, else nicelist)")
-    parser.add_argument("--table", help="DynamoDB table (default: $NICELIST_TABLE, else nicelist-kids)")
-    parser.add_argument("--bucket", help="S3 bucket (default: $NICELIST_BUCKET, else nicelist-archive)")
-    parser.add_argument("--application", help="KCL application (default: $NICELIST_APPLICATION, else nicelist-worker)")
+    parser.add_argument(
+        "--shards", type=_types.shard_count, default=4, help="default of the ShardCount parameter (%(default)s)"
+    )
+    add_names(parser, "stream", "table", "bucket", "application")
     parser.add_argument("--glue-database", default="nicelist", help="Glue database of the Athena tables")
     parser.add_argument(
         "--warm-write-units",
-        type=int,
+        type=_types.non_negative_int,
         default=0,
         metavar="N",
         help="default of the WarmWriteUnits parameter: the kid table's warm write throughput "
@@ -27,11 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from deploy import template
-    from foundation.settings import PipelineNames
 
-    names = PipelineNames.from_env(
-        stream=args.stream, table=args.table, bucket=args.bucket, application=args.application
-    )
+    names = pipeline_names(args)
     document = template(
         names, shards=args.shards, glue_database=args.glue_database, warm_write_units=args.warm_write_units
     )

@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from types import FrameType
+
+from . import _types
+from ._options import add_aws, add_kcl_properties, add_names, aws_settings, pipeline_names
 
 #: after SIGTERM/SIGINT, how long the daemon may take to shut down gracefully before SIGKILL
 STOP_TIMEOUT_S = 60.0
@@ -16,74 +18,53 @@ STOP_TIMEOUT_S = 60.0
 HELP = "run a KCL worker: the MultiLangDaemon with one nicelist record processor per shard lease"
 
 
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stream", help="stream name (default: NICELIST_STREAM or nicelist)")
-    parser.add_argument("--table", help="kid table (default: NICELIST_TABLE or nicelist-kids)")
-    parser.add_argument("--bucket", help="archive bucket (default: NICELIST_BUCKET or nicelist-archive)")
-    parser.add_argument(
-        "--application", help="KCL application, also the lease table (default: NICELIST_APPLICATION or nicelist-worker)"
-    )
-    parser.add_argument("--endpoint", help="one endpoint for every service (default: AWS_ENDPOINT_URL*)")
+    add_names(parser, "stream", "table", "bucket", "application")
+    add_aws(parser)
     parser.add_argument("--worker-id", help="stable worker id (default: NICELIST_WORKER_ID or the host name)")
     parser.add_argument(
         "--properties",
         default="local",
         help="properties template: local, aws or a file path (default: local)",
     )
+    add_kcl_properties(parser, "--set", dest="overrides", help="override one KCL property (repeatable)")
     parser.add_argument(
-        "--set",
-        dest="overrides",
-        type=_key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one KCL property (repeatable)",
+        "--run-dir", type=_types.directory, help="where the effective properties file goes (default: a temp dir)"
     )
-    parser.add_argument("--run-dir", type=Path, help="where the effective properties file goes (default: a temp dir)")
-    parser.add_argument("--archive-max-file-age-s", type=float, help="close archive files after this many seconds")
-    parser.add_argument("--archive-max-file-bytes", type=int, help="close archive files at about this size")
+    parser.add_argument(
+        "--archive-max-file-age-s", type=_types.positive_float, help="close archive files after this many seconds"
+    )
+    parser.add_argument(
+        "--archive-max-file-bytes", type=_types.positive_int, help="close archive files at about this size"
+    )
     parser.add_argument("--log-level", default="INFO", help="daemon and processor log level (default: INFO)")
 
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from consumer import ConsumerError, ProcessorConfig
+    from consumer import ProcessorConfig
     from consumer.daemon import WorkerConfig, WorkerProcess
-    from foundation.settings import AwsSettings, PipelineNames
 
-    names = PipelineNames.from_env(
-        stream=args.stream, table=args.table, bucket=args.bucket, application=args.application
-    )
-    aws = AwsSettings.from_env(endpoint_url=args.endpoint)
+    names = pipeline_names(args)
+    aws = aws_settings(args)
     processor = ProcessorConfig.from_env()
     if args.archive_max_file_age_s is not None:
         processor = dataclasses.replace(processor, archive_max_file_age_s=args.archive_max_file_age_s)
     if args.archive_max_file_bytes is not None:
         processor = dataclasses.replace(processor, archive_max_file_bytes=args.archive_max_file_bytes)
     processor = dataclasses.replace(processor, names=names, aws=aws)
-    try:
-        config = WorkerConfig.from_env(
-            names=names,
-            aws=aws,
-            worker_id=args.worker_id,
-            template=args.properties,
-            properties=dict(args.overrides),
-            processor=processor,
-            run_dir=args.run_dir,
-            log_level=args.log_level,
-        )
-        worker = WorkerProcess.start(config)
-    except (ConsumerError, OSError) as exc:
-        print(f"nicelist worker: {exc}", file=sys.stderr)
-        return 2
+    config = WorkerConfig.from_env(
+        names=names,
+        aws=aws,
+        worker_id=args.worker_id,
+        template=args.properties,
+        properties=dict(args.overrides),
+        processor=processor,
+        run_dir=args.run_dir,
+        log_level=args.log_level,
+    )
+    worker = WorkerProcess.start(config)
     print(
         f"worker {config.worker_id} (pid {worker.pid}) on stream {names.stream}; properties {worker.properties_path}",
         file=sys.stderr,

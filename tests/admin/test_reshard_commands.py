@@ -156,23 +156,37 @@ def test_split_merge_and_rebalance(stack: LocalAWS, stream: str, kinesis: Any) -
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (("split", "shardId-000000000099"), "unknown shard shardId-000000000099"),
-        (("split", "shardId-000000000000", "--at", "0"), "is not strictly inside shard shardId-000000000000"),
-        (("merge", "shardId-000000000000", "shardId-000000000002"), "are not adjacent"),
-        (("scale", "--shards", "0"), "outside 1..10000"),
+        (("split", "shardId-000000000099"), "unknown shard shardId-000000000099", 1),
+        (("split", "shardId-000000000000", "--at", "0"), "is not strictly inside shard shardId-000000000000", 2),
+        (("merge", "shardId-000000000000", "shardId-000000000002"), "are not adjacent", 1),
     ],
 )
 def test_errors_name_the_problem_and_change_nothing(
-    stack: LocalAWS, stream: str, kinesis: Any, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+    stack: LocalAWS,
+    stream: str,
+    kinesis: Any,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    message: str,
+    code: int,
 ) -> None:
     before = topology(kinesis, stream)
-    assert reshard(stack, stream, *args, "--yes") == 1
+    assert reshard(stack, stream, *args, "--yes") == code
     err = capsys.readouterr().err
     assert message in err
     assert "nothing changed" in err
     assert topology(kinesis, stream) == before
+
+
+def test_a_shard_count_out_of_range_is_a_usage_error(
+    stack: LocalAWS, stream: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        reshard(stack, stream, "scale", "--shards", "0", "--yes")
+    assert exit_.value.code == 2
+    assert "argument --shards: must be within 1..10000, got 0" in capsys.readouterr().err
 
 
 def test_a_closed_shard_is_refused_naming_its_children(

@@ -94,4 +94,6 @@ def test_once_exits_3_while_another_autoscaler_holds_the_stream(
     assert main([*argv, "--state-file", str(tmp_path / "s"), "--no-metrics"]) == 3
     assert "standing by" in capsys.readouterr().out
     missing = ["--lock-table", unique_name("nolock")]
-    assert main([*argv[:-2], *missing, "--state-file", str(tmp_path / "s"), "--no-metrics"]) == 2
+    # a missing lock table is an operational failure (exit 1), named in one line with the fix
+    assert main([*argv[:-2], *missing, "--state-file", str(tmp_path / "s"), "--no-metrics"]) == 1
+    assert "`nicelist provision` creates it" in capsys.readouterr().err

@@ -28,7 +28,7 @@ def test_selfcheck_creates_the_scratch_table_and_confirms_the_assumptions(
     local_aws: LocalAWS, capsys: pytest.CaptureFixture[str]
 ) -> None:
     table = unique_name("scratch")
-    code = main(["selfcheck", "--table", table, "--create", "--endpoint", local_aws.endpoint_url, "--json"])
+    code = main(["selfcheck", "--scratch-table", table, "--create", "--endpoint", local_aws.endpoint_url, "--json"])
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
     assert set(checks) >= EXPECTED_CONFIRMED
     assert {n for n in EXPECTED_CONFIRMED if checks[n]["outcome"] != CONFIRMED} == set(), checks
@@ -54,5 +54,5 @@ def test_selfcheck_says_differs_for_a_table_with_a_sort_key(local_aws: LocalAWS)
 
 
 def test_selfcheck_refuses_the_pipelines_own_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["selfcheck", "--table", "nicelist-kids"]) == 2
+    assert main(["selfcheck", "--scratch-table", "nicelist-kids"]) == 2
     assert "scratch table" in capsys.readouterr().err
