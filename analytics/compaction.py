@@ -386,3 +386,8 @@ class ParquetHourWriter:
     def close(self) -> None:
         self._flush()
         self._writer.close()
+
+    def discard(self) -> None:
+        """Give up on this file: close the writer without flushing (its sink is thrown away)."""
+        self._rows, self._batches, self._buffered = [], [], 0
+        self._writer.close()

@@ -192,6 +192,35 @@ def _avro_rows(objects: Iterable[tuple[str, bytes]], bad: list[BadObject]) -> It
         yield from rows
 
 
+def _write_winners(
+    rows: Callable[[], Iterable[tuple[int, dict[str, Any]]]],
+    buckets: int,
+    writer: ParquetHourWriter,
+    hour: Hour,
+    bad: list[BadObject],
+) -> int:
+    """Each event's latest arrival into ``writer``, bucket by bucket; the rows read. Read r finds
+    the winners of bucket r and writes those of bucket r - 1."""
+    source_rows = 0
+    taking: Winners | None = None
+    for r in range(buckets + 1):
+        finding = Winners() if r < buckets else None
+        for b, row in rows():
+            if finding is not None and b == r:
+                finding.observe(row)
+            elif taking is not None and b == r - 1 and taking.take(row):
+                writer.add(row)
+        if taking is not None and len(taking):
+            # an object changed between reads (it never should: archive objects are create-only)
+            raise CompactionError(f"{hour}: {len(taking)} events were not found again", code="Changed")
+        if bad:
+            raise UnreadableSourcesError(hour, bad)
+        if finding is not None:
+            source_rows += finding.rows_seen
+        taking = finding
+    return source_rows
+
+
 def compact_hour(
     s3: Any,
     bucket: str,
@@ -215,27 +244,14 @@ def compact_hour(
         for row in _avro_rows(objects, bad):
             yield bucket_of(str(row["event_id"]), buckets), row
 
-    source_rows = 0
     key = compacted_key(hour)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         writer = ParquetHourWriter(spool, config=config)
-        # read r finds the winners of bucket r and writes those of bucket r - 1
-        taking: Winners | None = None
-        for r in range(buckets + 1):
-            finding = Winners() if r < buckets else None
-            for b, row in rows():
-                if finding is not None and b == r:
-                    finding.observe(row)
-                elif taking is not None and b == r - 1 and taking.take(row):
-                    writer.add(row)
-            if taking is not None and len(taking):
-                # an object changed between reads (it never should: archive objects are create-only)
-                raise CompactionError(f"{hour}: {len(taking)} events were not found again", code="Changed")
-            if bad:
-                raise UnreadableSourcesError(hour, bad)
-            if finding is not None:
-                source_rows += finding.rows_seen
-            taking = finding
+        try:
+            source_rows = _write_winners(rows, buckets, writer, hour, bad)
+        except BaseException:
+            writer.discard()  # else its finalizer writes into the closed spool
+            raise
         writer.close()
         size = spool.tell()
         if size > S3_MAX_PUT_OBJECT_BYTES:

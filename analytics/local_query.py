@@ -161,8 +161,13 @@ def to_duckdb(sql: str) -> str:
     one SELECT (or WITH ... SELECT, a UNION of SELECTs)."""
     import sqlglot
     from sqlglot import exp
+    from sqlglot.errors import SqlglotError
 
-    parsed = [p for p in sqlglot.parse(sql, read=TRINO) if p is not None]
+    try:
+        parsed = [p for p in sqlglot.parse(sql, read=TRINO) if p is not None]
+    except SqlglotError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise QueryRefusedError(f"not one Trino (Athena) SELECT statement: {first}") from exc
     if len(parsed) != 1:
         raise QueryRefusedError(f"give exactly one SELECT statement, not {len(parsed)} statements")
     statement = parsed[0]

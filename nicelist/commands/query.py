@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"query: {exc}", file=sys.stderr)
         return 2
     except (duckdb.Error, SqlglotError) as exc:
-        print(f"query: {type(exc).__name__}: {exc}", file=sys.stderr)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"query: {type(exc).__name__}: {first}", file=sys.stderr)
         return 2
     if args.csv:
         writer = csv.writer(sys.stdout)
