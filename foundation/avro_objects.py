@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,29 @@ def _full_name(schema: Any) -> str:
 def read_container(body: bytes, expected: Any) -> list[dict[str, Any]]:
     """Every row of the Avro container file ``body``, read with the parsed schema ``expected``
     (a record schema as ``fastavro.parse_schema`` returns it); UnreadableObjectError otherwise."""
+    return list(iter_container(body, expected))
+
+
+def iter_container(body: bytes, expected: Any) -> Iterator[dict[str, Any]]:
+    """The rows of ``body`` one at a time (memory: one block), as :func:`read_container` reads
+    them. The header and schema are checked before the first row; a fault in a later block
+    raises UnreadableObjectError after the rows before it, so a caller that must not act on
+    part of a file reads it through once first (or uses :func:`read_container`)."""
+    from fastavro.read import SchemaResolutionError
+
+    reader = _open(body, expected)
+    try:
+        for row in reader:
+            if isinstance(row, dict):
+                yield dict(row)
+    except SchemaResolutionError:
+        raise UnreadableObjectError(_foreign(body, expected)) from None
+    except (EOFError, ValueError, TypeError, KeyError, IndexError, OverflowError, OSError, zlib.error) as exc:
+        raise UnreadableObjectError(f"truncated or corrupt Avro data: {type(exc).__name__}: {exc}") from exc
+
+
+def _open(body: bytes, expected: Any) -> Any:
+    """A fastavro reader of ``body`` whose rows have the shape of ``expected``."""
     import fastavro
     from fastavro.read import SchemaResolutionError
 
@@ -78,12 +102,7 @@ def read_container(body: bytes, expected: Any) -> list[dict[str, Any]]:
             reader = fastavro.reader(io.BytesIO(body), reader_schema=expected)
         except SchemaResolutionError:
             raise UnreadableObjectError(_foreign(body, expected)) from None
-    try:
-        return [dict(row) for row in reader if isinstance(row, dict)]
-    except SchemaResolutionError:
-        raise UnreadableObjectError(_foreign(body, expected)) from None
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, OverflowError, OSError, zlib.error) as exc:
-        raise UnreadableObjectError(f"truncated or corrupt Avro data: {type(exc).__name__}: {exc}") from exc
+    return reader
 
 
 def _canonical(schema: Any) -> str:
