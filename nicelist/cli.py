@@ -28,6 +28,7 @@ COMMANDS = {
     "status": "nicelist.commands.status",
     "template": "nicelist.commands.template",
     "autoscale": "nicelist.commands.autoscale",
+    "dead-letters": "nicelist.commands.dead_letters",
 }
 
 
