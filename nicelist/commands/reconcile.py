@@ -1,7 +1,8 @@
 """``nicelist reconcile``: compare the S3 archive with the DynamoDB table.
 
 Exit status: 0 when they agree, 1 when anything disagrees (kids missing from the table, stale
-items, items with no archived event, records archived twice), 2 when they cannot be read.
+items, items with no archived event, records archived twice, archive objects that are not
+archive files: each is named and skipped, never read as rows), 2 when they cannot be read.
 """
 
 from __future__ import annotations
