@@ -148,6 +148,7 @@ def _show(args: argparse.Namespace, store: Any) -> int:
 
 def _redrive(args: argparse.Namespace, store: Any, kinesis: Any, stream: str) -> int:
     from admin.dead_letters import Redriver, list_dead_letters
+    from admin.dead_letters._model import is_dead_letter_key
     from admin.dead_letters._redrive import OUTCOME_FAILED, OUTCOME_UNREADABLE
 
     selected = args.keys or args.from_hour or args.to_hour or args.reason
@@ -156,6 +157,13 @@ def _redrive(args: argparse.Namespace, store: Any, kinesis: Any, stream: str) ->
         return EXIT_USAGE
     if args.keys:
         keys = list(args.keys)
+        wrong = [key for key in keys if not is_dead_letter_key(key)]
+        if wrong:
+            print(
+                f"dead-letters: not a dead-letter key (dead-letter/dt=.../hour=.../NAME.avro): {wrong[0]}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         if args.from_hour or args.to_hour or args.reason or args.all:
             print(
                 "dead-letters: give either KEYs or a selection (--from-hour/--to-hour/--reason/--all)", file=sys.stderr
