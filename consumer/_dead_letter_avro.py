@@ -19,22 +19,41 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 #: raw bytes of rows compressed at a time (fastavro's default sync interval is 16,000)
 BLOCK_BYTES = 64 * 1024
 _MAGIC = b"Obj\x01"
+_TABLE_SIZE = 1 << 14
 
 
-def zigzag(value: int) -> bytes:
-    """An Avro ``long``."""
-    n = (value << 1) ^ (value >> 63)
+def _varint(n: int) -> bytes:
     out = bytearray()
     while n & ~0x7F:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+@cache
+def _tables() -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """Varints of 0 .. 2**14 - 1, and the same 14 bits as the two leading bytes of a longer
+    varint (about 1 MiB, built on the first dead letter)."""
+    whole = tuple(_varint(n) for n in range(_TABLE_SIZE))
+    leading = tuple(bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80)) for n in range(_TABLE_SIZE))
+    return whole, leading
+
+
+def zigzag(value: int) -> bytes:
+    """An Avro ``long`` (zig-zag, then a varint): by table up to 2**28, the part numbers and data
+    lengths of every row (a Python loop per byte cost half the writer's time)."""
+    n = (value << 1) ^ (value >> 63)
+    if n < _TABLE_SIZE * _TABLE_SIZE:
+        whole, leading = _tables()
+        return whole[n] if n < _TABLE_SIZE else leading[n & (_TABLE_SIZE - 1)] + whole[n >> 14]
+    return _varint(n)
 
 
 def _text(value: str) -> bytes:

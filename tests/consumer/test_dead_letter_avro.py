@@ -55,3 +55,16 @@ def test_a_dead_letter_of_many_parts_is_written_in_bounded_memory() -> None:
     # a row dict per part alone would be ~20 MiB here; the writer holds one block and the output
     assert peak < 4 * 1024 * 1024 + 2 * len(body), (peak, len(body))
     assert sum(1 for _ in read_rows(body)) == 50_000
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.integers(min_value=0, max_value=2**29))
+def test_longs_are_encoded_as_avro_does(value: int) -> None:
+    import io
+
+    import fastavro
+
+    from consumer._dead_letter_avro import zigzag
+
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, "long", value)
+    assert zigzag(value) == out.getvalue()
