@@ -21,8 +21,8 @@ from .athena import statements as athena_statements
 from .compacted_archive import CompactedArchive
 from .compaction import CompactionConfig, Hour, compacted_key
 from .compactor import CompactionReport, compact
-from .errors import AnalyticsError, ArchiveReadError, CompactionError
-from .local_query import LocalAthena, QueryResult, to_duckdb
+from .errors import AnalyticsError, ArchiveReadError, CompactionError, UnreadableSourcesError
+from .local_query import LocalAthena, QueryRefusedError, QueryResult, to_duckdb
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -36,8 +36,10 @@ __all__ = [
     "CompactionReport",
     "Hour",
     "LocalAthena",
+    "QueryRefusedError",
     "QueryResult",
     "Statement",
+    "UnreadableSourcesError",
     "athena_examples",
     "athena_statements",
     "compact",

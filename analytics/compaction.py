@@ -11,7 +11,9 @@ Closing rule (a grace period, not the KCL checkpoints): an hour is closed once i
 past an hour would not close it either (a phone that was offline reports into old hours); the
 grace covers the workers' file age plus their checkpoint lag plus normal reporting delay. Files
 that still land in an hour after it was compacted ("late files") are found by the compactor
-(the compacted object records its sources) and read by reconcile beside the Parquet.
+from the manifest of what the Parquet was built from (every source's key and ETag, see
+:func:`late_sources`), never by counting objects, so a late file is seen even after the Avro
+the hour was built from has expired; reconcile reads them beside the Parquet.
 
 One row per ``event_id``: the latest Kinesis arrival, ordered by ``(arrived_at, shard_id,
 sequence_number as a number, subsequence_number)``, the order the ``events_unique`` view uses.
@@ -26,15 +28,16 @@ events by CRC-32 of ``event_id`` and read once per bucket, plus once), and
 from __future__ import annotations
 
 import hashlib
-import io
+import json
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import schemas
+from foundation.avro_objects import BadObject, UnreadableObjectError, read_container
 from foundation.errors import ConfigError
 
 EVENTS_PREFIX = "events/"
@@ -46,6 +49,8 @@ SOURCE_OBJECTS_META = "source-objects"
 ROWS_META = "rows"
 SOURCES_DIGEST_META = "sources-digest"
 COMPACTED_FILE_NAME = "events.parquet"
+#: the manifest's format: 1 was a JSON list of keys; 2 is ``{"format": 2, "sources": [{key, etag}]}``
+MANIFEST_FORMAT = 2
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 #: an hour is closed this long after it ended (worker file age + checkpoint lag + reporting delay)
 DEFAULT_GRACE_MS = 2 * 3600 * 1000
@@ -103,16 +108,45 @@ def compacted_key(hour: Hour) -> str:
     return f"{COMPACTED_PREFIX}{hour.partition}/{COMPACTED_FILE_NAME}"
 
 
-def sources_digest(keys: Iterable[str]) -> str:
-    """A digest of a set of Avro keys (names the list of a compaction's sources)."""
-    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
+def sources_digest(sources: Mapping[str, str | None] | Iterable[str]) -> str:
+    """A digest of a compaction's sources (Avro key -> ETag, or keys alone): names its manifest."""
+    if isinstance(sources, Mapping):
+        lines = [f"{key} {sources[key] or ''}" for key in sorted(sources)]
+    else:
+        lines = sorted(sources)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]
 
 
 def sources_key(hour: Hour, digest: str) -> str:
-    """Where the JSON list of a compaction's source keys lives: content-addressed, so competing
+    """Where the manifest of a compaction's sources lives: content-addressed, so competing
     compactors never disagree about it; the leading ``_`` makes Athena skip it. Kept out of the
     Parquet footer, which every query reads."""
     return f"{COMPACTED_PREFIX}{hour.partition}/_sources-{digest}.json"
+
+
+def sources_manifest(sources: Mapping[str, str]) -> bytes:
+    """The manifest of a compaction: every Avro object it was built from, by key and ETag."""
+    entries = [{"key": key, "etag": sources[key]} for key in sorted(sources)]
+    return json.dumps({"format": MANIFEST_FORMAT, "sources": entries}).encode()
+
+
+def manifest_sources(body: bytes) -> dict[str, str | None]:
+    """Avro key -> ETag of a manifest (ETag None in the first format, a bare list of keys)."""
+    loaded = json.loads(body)
+    if isinstance(loaded, list):
+        return {str(key): None for key in loaded}
+    return {str(e["key"]): (str(e["etag"]) if e.get("etag") else None) for e in loaded["sources"]}
+
+
+def late_sources(current: Mapping[str, str], built_from: Mapping[str, str | None]) -> list[str]:
+    """The Avro keys of an hour (key -> ETag now) that its compaction was not built from: a key
+    it did not read, or one whose ETag changed since (re-created after it expired). Objects the
+    compaction read that are gone now (expired) are no concern. Sorted."""
+    late = []
+    for key, etag in current.items():
+        if key not in built_from or built_from[key] is not None and built_from[key] != etag:
+            late.append(key)
+    return sorted(late)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,15 +252,28 @@ def _millis(value: Any) -> int:
     return int(value)
 
 
-def read_avro(data: bytes) -> list[dict[str, Any]]:
-    """Rows of one Avro container file, timestamps as epoch milliseconds (as Athena reads them)."""
-    import fastavro
+def read_avro(data: bytes, schema_name: str = schemas.ARCHIVED_EVENT) -> list[dict[str, Any]]:
+    """Rows of one Avro container file of ``schema_name``, timestamps as epoch milliseconds (as
+    Athena reads them); :class:`~foundation.avro_objects.UnreadableObjectError` when ``data`` is
+    empty, truncated, not Avro or of a foreign schema."""
+    return [
+        {k: schemas.to_epoch_ms(v) if isinstance(v, datetime) else v for k, v in record.items()}
+        for record in read_container(data, schemas.latest(schema_name).parsed)
+    ]
 
-    rows = []
-    for record in fastavro.reader(io.BytesIO(data)):
-        if isinstance(record, dict):
-            rows.append({k: schemas.to_epoch_ms(v) if isinstance(v, datetime) else v for k, v in record.items()})
-    return rows
+
+def readable_rows(
+    objects: Iterable[tuple[str, bytes]], bad: list[BadObject], schema_name: str = schemas.ARCHIVED_EVENT
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """``(key, rows)`` of every object that reads as ``schema_name``; the others are appended
+    to ``bad`` (key, size, why) and skipped."""
+    for key, body in objects:
+        try:
+            rows = read_avro(body, schema_name)
+        except UnreadableObjectError as exc:
+            bad.append(BadObject(key, len(body), exc.reason))
+            continue
+        yield key, rows
 
 
 def arrow_type(avro: Any) -> Any:
@@ -338,4 +385,9 @@ class ParquetHourWriter:
 
     def close(self) -> None:
         self._flush()
+        self._writer.close()
+
+    def discard(self) -> None:
+        """Give up on this file: close the writer without flushing (its sink is thrown away)."""
+        self._rows, self._batches, self._buffered = [], [], 0
         self._writer.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from foundation import s3_reads
 
@@ -18,10 +18,18 @@ from .errors import ArchiveReadError
 DEFAULT_WINDOW = 8
 
 
-def listing(s3: Any, bucket: str, prefix: str) -> dict[str, tuple[int, datetime]]:
-    """``key -> (size, last modified)`` of every object under ``prefix``."""
+class ObjectInfo(NamedTuple):
+    """What a listing says about one object."""
+
+    size: int
+    last_modified: datetime
+    etag: str
+
+
+def listing(s3: Any, bucket: str, prefix: str) -> dict[str, ObjectInfo]:
+    """``key -> (size, last modified, ETag)`` of every object under ``prefix``."""
     objects = s3_reads.list_objects(s3, bucket, prefix, error=ArchiveReadError)
-    return {obj["Key"]: (int(obj["Size"]), obj["LastModified"]) for obj in objects}
+    return {obj["Key"]: ObjectInfo(int(obj["Size"]), obj["LastModified"], str(obj.get("ETag", ""))) for obj in objects}
 
 
 def read_object(s3: Any, bucket: str, key: str) -> bytes:

@@ -18,20 +18,27 @@ number, reason, raw bytes) for each of its user records that the worker refused,
 ``dead-letter/dt=YYYY-MM-DD/hour=HH/<shard>-<sequence>-<first refused sub-sequence>.avro`` by the
 record's arrival. A 1 MiB aggregate of 175,000 bad user records is one PUT, not 175,000. A replay
 lands on the same key and, like an archive file, stores only the rows the object lacks.
+
+Memory stays bounded for records of many parts: a :class:`DeadLetterFile` holds the refused
+user records it was made from (the processor holds them anyway), never their rows; its body is
+encoded when it is uploaded, streaming (:mod:`consumer._dead_letter_avro`), and its rows are
+built one at a time when asked for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import fastavro
 
 from schemas import ARCHIVED_EVENT, DEAD_LETTER, latest
 
+from ._dead_letter_avro import encode_dead_letters
 from .records import DecodedEvent, Undecodable, record_name
 
 EVENTS_PREFIX = "events"
@@ -88,7 +95,14 @@ def encode_rows(rows: Iterable[dict[str, Any]], schema_name: str = ARCHIVED_EVEN
 
 def read_rows(body: bytes) -> list[dict[str, Any]]:
     """Rows of an Avro object container file (tests, reconciliation)."""
-    return [dict(row) for row in fastavro.reader(io.BytesIO(body)) if isinstance(row, dict)]
+    return list(iter_rows(body))
+
+
+def iter_rows(body: bytes) -> Iterator[dict[str, Any]]:
+    """Rows of an Avro object container file, one at a time."""
+    for row in fastavro.reader(io.BytesIO(body)):
+        if isinstance(row, dict):
+            yield dict(row)
 
 
 def short_reason(reason: str, limit: int = MAX_REASON_CHARS) -> str:
@@ -116,11 +130,11 @@ def dead_letter_row(undecodable: Undecodable, failed_at_ms: int) -> dict[str, An
 def dead_letter_files(refused: Iterable[Undecodable], failed_at_ms: int) -> list[DeadLetterFile]:
     """One dead-letter file per Kinesis record (shard, sequence number) among ``refused``, holding
     a row for each of its refused user records in sub-sequence order; files in first-seen order."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[Undecodable]] = {}
     for item in refused:
         record = item.record
-        groups.setdefault((record.shard_id, record.sequence_number), []).append(dead_letter_row(item, failed_at_ms))
-    return [DeadLetterFile.of(sorted(rows, key=lambda r: int(r["subsequence_number"]))) for rows in groups.values()]
+        groups.setdefault((record.shard_id, record.sequence_number), []).append(item)
+    return [DeadLetterFile(items, failed_at_ms) for items in groups.values()]
 
 
 @dataclass(slots=True)
@@ -161,32 +175,72 @@ class ArchiveFile:
         return ArchiveFile.of(rest) if rest else None
 
 
-@dataclass(frozen=True, slots=True)
+class DeadLetterRows(Sequence[dict[str, Any]]):
+    """The ``dead_letter_row`` rows of a dead-letter file, each built when asked for."""
+
+    __slots__ = ("_items", "_failed_at_ms")
+
+    def __init__(self, items: Sequence[Undecodable], failed_at_ms: int) -> None:
+        self._items = items
+        self._failed_at_ms = failed_at_ms
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [dead_letter_row(item, self._failed_at_ms) for item in self._items[index]]
+        return dead_letter_row(self._items[index], self._failed_at_ms)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for item in self._items:
+            yield dead_letter_row(item, self._failed_at_ms)
+
+
 class DeadLetterFile:
-    """The dead letters of one Kinesis record: key, Avro body, rows (one per refused user record)."""
+    """The dead letters of one Kinesis record, refused at ``failed_at_ms``: its key, its rows (one
+    per refused user record, in sub-sequence order, built when read) and its Avro body (encoded,
+    streaming, each time it is read: read it once per upload)."""
 
-    key: str
-    body: bytes
-    rows: tuple[dict[str, Any], ...]
+    __slots__ = ("key", "items", "failed_at_ms")
 
-    @classmethod
-    def of(cls, rows: Iterable[dict[str, Any]]) -> DeadLetterFile:
-        """The file of ``dead_letter_row`` rows of one Kinesis record, named by the first of them."""
-        kept = tuple(rows)
-        if not kept:
+    def __init__(self, items: Iterable[Undecodable], failed_at_ms: int) -> None:
+        ordered = sorted(items, key=lambda item: item.record.subsequence_number)  # linear when in order
+        if not ordered:
             raise ValueError("a dead-letter file needs at least one row")
-        first = kept[0]
-        return cls(
-            dead_letter_key(int(first["arrived_at"]), record_name(*record_id(first))),
-            encode_rows(kept, DEAD_LETTER),
-            kept,
+        first = ordered[0].record
+        self.items: tuple[Undecodable, ...] = tuple(ordered)
+        self.failed_at_ms = failed_at_ms
+        self.key = dead_letter_key(first.arrived_at_ms, first.name)
+
+    @property
+    def rows(self) -> DeadLetterRows:
+        return DeadLetterRows(self.items, self.failed_at_ms)
+
+    @property
+    def body(self) -> bytes:
+        return encode_dead_letters(
+            latest(DEAD_LETTER).schema,
+            self.items,
+            failed_at_ms=self.failed_at_ms,
+            reason_of=lambda item: short_reason(item.reason),
+            sync=hashlib.blake2b(f"{self.key}|{self.failed_at_ms}".encode(), digest_size=16).digest(),
         )
 
     def without(self, existing: Iterable[dict[str, Any]]) -> DeadLetterFile | None:
         """This file minus the user records ``existing`` rows already hold; None when nothing is left."""
         held = {record_id(row) for row in existing}
-        rest = [row for row in self.rows if record_id(row) not in held]
-        return DeadLetterFile.of(rest) if rest else None
+        rest = [item for item in self.items if _item_id(item) not in held]
+        return DeadLetterFile(rest, self.failed_at_ms) if rest else None
+
+
+def _item_id(item: Undecodable) -> tuple[str, str, int]:
+    record = item.record
+    return record.shard_id, record.sequence_number, record.subsequence_number
 
 
 class StoredFile(Protocol):
@@ -197,7 +251,7 @@ class StoredFile(Protocol):
     @property
     def body(self) -> bytes: ...
     @property
-    def rows(self) -> tuple[dict[str, Any], ...]: ...
+    def rows(self) -> Sequence[dict[str, Any]]: ...
     def without(self, existing: Iterable[dict[str, Any]]) -> StoredFile | None: ...
 
 

@@ -22,10 +22,11 @@ differs from what its reporter sent.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-from schemas import BehaviourEventCodec, SchemaError, validate_event
+from schemas import HEADER_BYTES, BehaviourEventCodec, SchemaError, validate_event
 
 from ._aggregation import aggregate_problem, is_aggregated
 
@@ -123,6 +124,30 @@ def future_skew_reason(record: KinesisRecord, observed_at_ms: int, max_future_sk
     )
 
 
+#: why data shorter than the single-object header was refused, by its bytes (bounded: cleared when full)
+_TOO_SHORT: dict[bytes, str] = {}
+_TOO_SHORT_MAX = 4096
+
+
+def _too_short_reason(data: bytes, codec: BehaviourEventCodec) -> str | None:
+    """Why ``data`` (shorter than the header, so never an event) is refused: the codec's own
+    words, asked once per distinct value (a bad aggregate's empty parts cost one exception);
+    None if the codec does not refuse it (then the ordinary path decides)."""
+    reason = _TOO_SHORT.get(data)
+    if reason is None:
+        try:
+            codec.writer_of(data)
+            codec.decode(data)
+        except SchemaError as exc:
+            reason = sys.intern(f"{type(exc).__name__}: {exc}")
+        else:
+            return None
+        if len(_TOO_SHORT) >= _TOO_SHORT_MAX:
+            _TOO_SHORT.clear()
+        _TOO_SHORT[data] = reason
+    return reason
+
+
 def decode_user_record(
     record: KinesisRecord, codec: BehaviourEventCodec, *, max_future_skew_ms: int | None = None
 ) -> Outcome:
@@ -130,11 +155,16 @@ def decode_user_record(
     raised (``max_future_skew_ms`` None: no bound on ``observed_at``)."""
     if is_aggregated(record.data):
         return Undecodable(record, aggregate_reason(record))
+    short = _too_short_reason(record.data, codec) if len(record.data) < HEADER_BYTES else None
+    if short is not None:
+        return Undecodable(record, short)
     try:
         writer = codec.writer_of(record.data)
         event = validate_event(codec.decode(record.data))
     except SchemaError as exc:
-        return Undecodable(record, f"{type(exc).__name__}: {exc}")
+        # interned: the parts of one bad aggregate nearly always share their reason, so 174,752
+        # refused parts hold one string, not 174,752 copies
+        return Undecodable(record, sys.intern(f"{type(exc).__name__}: {exc}"))
     if max_future_skew_ms is not None:
         skewed = future_skew_reason(record, int(event["observed_at"]), max_future_skew_ms)
         if skewed is not None:

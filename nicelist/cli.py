@@ -40,6 +40,7 @@ COMMANDS = {
     "template": "nicelist.commands.template",
     "autoscale": "nicelist.commands.autoscale",
     "selfcheck": "nicelist.commands.selfcheck",
+    "dead-letters": "nicelist.commands.dead_letters",
 }
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+from foundation.avro_objects import BadObject
 from foundation.progress import Progress
 from schemas import DEFAULT_MAX_FUTURE_SKEW_MS
 
@@ -35,7 +36,13 @@ class ArchiveReader(Protocol):
         ...
 
     def files(self, keys: Iterable[str], *, window: int = ...) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-        """``(key, rows)`` per object of ``keys``, in that order."""
+        """``(key, rows)`` per object of ``keys``, in that order; objects that are not archive
+        files are skipped and added to ``bad_objects``."""
+        ...
+
+    @property
+    def bad_objects(self) -> list[BadObject]:
+        """The objects skipped so far (key, size, why)."""
         ...
 
 
@@ -82,6 +89,7 @@ def reconcile(
 
     report = reconciler.finish()
     report.archive_objects = len(keys)
+    report.unreadable_objects = list(archive.bad_objects)
     report.dead_letters = count_objects(s3, bucket, DEAD_LETTER_PREFIX)
     progress.close()
     return report
@@ -101,7 +109,9 @@ def describe(report: ReconcileReport) -> list[str]:
         f"items with no archived event:   {report.items_without_archived_event}",
         f"Kinesis records archived twice: {report.duplicate_records}",
         f"events observed > {report.max_future_skew_ms} ms past arrival: {report.far_future_events}",
+        f"unreadable archive objects:     {len(report.unreadable_objects)}",
     ]
+    lines += [f"  unreadable (skipped): {bad}" for bad in report.unreadable_objects]
     for kind, found in sorted(report.samples.items()):
         for d in found:
             lines.append(f"  {kind}: kid {d.kid_id}: archive {d.archived} table {d.item}")

@@ -25,6 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from foundation.avro_objects import BadObject
 from schemas import DEFAULT_MAX_FUTURE_SKEW_MS, to_epoch_ms
 
 #: how many examples of each kind of disagreement a report keeps (counts are always complete)
@@ -140,6 +141,8 @@ class ReconcileReport:
     samples: dict[str, list[Disagreement]] = field(default_factory=lambda: defaultdict(list), repr=False)
     duplicate_samples: list[tuple[str, Position]] = field(default_factory=list, repr=False)
     far_future_samples: list[FutureEvent] = field(default_factory=list, repr=False)
+    #: archive objects skipped because they are not archive files (key, size, why)
+    unreadable_objects: list[BadObject] = field(default_factory=list)
 
     @property
     def problems(self) -> int:
@@ -150,12 +153,13 @@ class ReconcileReport:
             + self.items_without_archived_event
             + self.duplicate_records
             + self.far_future_events
+            + len(self.unreadable_objects)
         )
 
     @property
     def ok(self) -> bool:
-        """The archive and the table agree, no record was archived twice and no archived event
-        lies beyond the future-skew bound."""
+        """The archive and the table agree, no record was archived twice, no archived event
+        lies beyond the future-skew bound and every archive object could be read."""
         return self.problems == 0
 
     def latency_percentile(self, fraction: float) -> int | None:

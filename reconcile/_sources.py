@@ -1,21 +1,23 @@
 """Reading the S3 archive and the DynamoDB table (the AWS side of reconcile and the demo).
 
 Clients are passed in. Objects are fetched a few at a time in a thread pool (bounded: at most
-``window`` objects in memory), rows are decoded with fastavro and handed on one by one.
+``window`` objects in memory), rows are decoded with fastavro and handed on one by one. An
+object that is not an archive file (empty, truncated, not Avro, a foreign schema) is skipped
+and kept in ``bad_objects`` (key, size, why): it is reported, never read as rows.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import fastavro
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+import schemas
 from foundation import s3_reads
+from foundation.avro_objects import BadObject, UnreadableObjectError, read_container
 
 from ._errors import SourceError
 from ._model import plain_number
@@ -43,9 +45,8 @@ def read_object(s3: Any, bucket: str, key: str) -> bytes:
 
 
 def avro_rows(data: bytes) -> list[dict[str, Any]]:
-    """Every record of one Avro object container file."""
-    records: Iterable[Any] = fastavro.reader(io.BytesIO(data))
-    return [dict(record) for record in records]
+    """Every record of one archive file; UnreadableObjectError when it is not one."""
+    return read_container(data, schemas.latest(schemas.ARCHIVED_EVENT).parsed)
 
 
 def fetch_objects(
@@ -65,10 +66,20 @@ def archive_files(
     keys: Iterable[str],
     *,
     window: int = DEFAULT_WINDOW,
+    bad: list[BadObject] | None = None,
 ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """``(key, rows)`` per archive object, fetched ``window`` at a time, in ``keys`` order."""
+    """``(key, rows)`` per archive object, fetched ``window`` at a time, in ``keys`` order; an
+    object that is not an archive file is skipped and appended to ``bad``."""
     for key, body in fetch_objects(s3, bucket, keys, window=window):
-        yield key, avro_rows(body)
+        try:
+            rows = avro_rows(body)
+        except UnreadableObjectError as exc:
+            found = BadObject(key, len(body), exc.reason)
+            log.warning("skipped %s", found)
+            if bad is not None:
+                bad.append(found)
+            continue
+        yield key, rows
 
 
 class RawArchive:
@@ -77,12 +88,14 @@ class RawArchive:
     def __init__(self, s3: Any, bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
+        #: objects skipped because they are not archive files
+        self.bad_objects: list[BadObject] = []
 
     def keys(self) -> list[str]:
         return [key for key, _ in list_objects(self._s3, self._bucket, ARCHIVE_PREFIX)]
 
     def files(self, keys: Iterable[str], *, window: int = DEFAULT_WINDOW) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-        return archive_files(self._s3, self._bucket, keys, window=window)
+        return archive_files(self._s3, self._bucket, keys, window=window, bad=self.bad_objects)
 
 
 def scan_table(dynamodb: Any, table: str, *, on_page: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:

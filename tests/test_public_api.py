@@ -21,6 +21,7 @@ PUBLIC = (
     "localaws",
     "admin.reshard",
     "admin.autoscale",
+    "admin.dead_letters",
     "loadgen",
     "reconcile",
     "analytics",

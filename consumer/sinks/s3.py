@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from foundation.aws_errors import error_code, error_message
 
 from .._errors import SinkError
-from ..archive import StoredFile, read_rows
+from ..archive import StoredFile, iter_rows
 from ..retry import RetryPolicy, call_with_retries
 from ._pool import run_all
 
@@ -95,7 +95,7 @@ class S3Archive:
         while pending is not None:
             if self.put(pending.key, pending.body):
                 return
-            existing = read_rows(self.get(pending.key))
+            existing = iter_rows(self.get(pending.key))
             rest = pending.without(existing)
             if rest is not None and len(rest.rows) == len(pending.rows):
                 raise SinkError(

@@ -5,9 +5,17 @@ objects are read twice (find each event's latest Kinesis arrival, then write tho
 the Parquet is created at ``compacted/dt=/hour=/events.parquet`` only if absent, so reruns and
 concurrent runs are safe. The Avro stays. Run it from cron or a scheduled Lambda.
 
-Exit status: 0 done, 1 some compacted hours received late Avro files (listed; reconcile reads
-them, Athena's view does not) or the archive could not be read or written (one line on stderr),
-2 a bad argument.
+Exit status:
+
+- 0: every closed hour is compacted (now or before);
+- 1: the archive could not be read or written (nothing half written: rerun);
+- 2: a usage error (a bad option);
+- 3: late files: some compacted hours received Avro objects their Parquet was not built from
+  (listed; reconcile reads them, Athena's view does not);
+- 4: compacted, with problems: some objects under ``events/`` are not archive files (empty,
+  truncated, not Avro, a foreign schema); each is listed (key, size, why) and its hour left
+  uncompacted, every other hour compacted. Move them out of ``events/`` and run again. Takes
+  precedence over 3 (late files, if any, are listed too).
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from . import _types
 from ._options import add_aws, add_json, add_names, add_no_progress, aws_settings, pipeline_names
 
 HELP = "compact closed archive hours to Parquet (exactly once per hour; the Avro stays)"
+EXIT_LATE_FILES = 3
+EXIT_PROBLEMS = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
         for hour, keys in sorted(report.late_files.items()):
             for key in keys:
                 print(f"  late: {hour}: {key}")
-    return 1 if report.late_files else 0
+    if report.has_problems:
+        return EXIT_PROBLEMS
+    return EXIT_LATE_FILES if report.late_files else 0
 
 
 def require_analytics(*modules: str) -> None:

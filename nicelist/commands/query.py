@@ -4,6 +4,11 @@ The archive's objects are fetched with boto3 (the embedded stack, MinIO or AWS),
 tables Athena knows (``nicelist.events``, ``nicelist.events_compacted``, ``nicelist.dead_letters``)
 and the ``nicelist.events_unique`` view; the statement, written for Athena (Trino), is transpiled
 to DuckDB by sqlglot. ``--example NAME`` runs one of the examples ``nicelist athena-ddl`` prints.
+
+It reads the archive and nothing else: one SELECT (or WITH ... SELECT) per call, and DuckDB runs
+with external access off once the archive is loaded, so local files, COPY, ATTACH and extensions
+are refused with one line (exit 2). Objects that are not archive files are skipped, each named
+on stderr (key, size, why).
 """
 
 from __future__ import annotations
@@ -60,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if args.show_sql:
         print(duckdb_sql, file=sys.stderr)
     s3 = aws_settings(args).client("s3")
-    with LocalAthena.from_s3(s3, names.bucket, names=athena, first_day=args.from_day, last_day=args.to_day) as db:
+    db = LocalAthena.from_s3(s3, names.bucket, names=athena, first_day=args.from_day, last_day=args.to_day)
+    for bad in db.bad_objects:
+        print(f"query: skipped {bad}", file=sys.stderr)
+    with db:
         result = db.run_sql(sql)
     if args.csv:
         writer = csv.writer(sys.stdout)

@@ -1,7 +1,8 @@
 """``nicelist reconcile``: compare the S3 archive with the DynamoDB table.
 
 Exit status: 0 when they agree, 1 when anything disagrees (kids missing from the table, stale
-items, items with no archived event, records archived twice) or they cannot be read (one line on
+items, items with no archived event, records archived twice, archive objects that are not
+archive files: each is named and skipped, never read as rows) or they cannot be read (one line on
 stderr says which), 2 for a bad argument.
 """
 

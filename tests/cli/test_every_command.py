@@ -33,6 +33,8 @@ NEEDS = {
     "reshard merge": ["shardId-000000000000", "shardId-000000000001", "--yes"],
     "reshard rebalance": ["--yes"],
     "selfcheck": ["--scratch-table", "scratch-selfcheck"],
+    "dead-letters redrive": ["--all"],
+    "dead-letters show": ["dead-letter/dt=2026-12-23/hour=08/x.avro"],
 }
 #: long-running commands: only bad arguments (they would start a server, the KCL or the demo)
 NEVER_RUN = {"worker", "demo", "local"}

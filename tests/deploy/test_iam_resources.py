@@ -388,3 +388,31 @@ def test_partiql_writes_are_checked_per_statement(names: PipelineNames) -> None:
     policy = policy_for("worker", names, region="us-east-1", account=ACCOUNT)
     assert all(allowed(policy, c, "us-east-1") for c in found)
     assert not allowed(policy, Call("dynamodb", "PartiQLDelete", {"TableName": names.table}), "us-east-1")
+
+
+def test_the_admin_policy_allows_the_dead_letter_tools(
+    local_aws: LocalAWS,  # noqa: F811
+    names: PipelineNames,
+    calls: list[Call],
+) -> None:
+    """list, show and redrive as admin; the redrive's markers are create-only."""
+    from consumer.archive import dead_letter_files
+    from consumer.records import KinesisRecord, Undecodable
+
+    _provision(local_aws, names, shards=1)
+    record = KinesisRecord("shardId-000000000000", "4900", 0, "pk", 1_766_448_000_000, b"not an event")
+    [letter] = dead_letter_files([Undecodable(record, "NotSingleObjectError: test")], failed_at_ms=1_766_448_000_100)
+    local_aws.client("s3").put_object(Bucket=names.bucket, Key=letter.key, Body=letter.body)
+    del calls[:]
+    common = ["--bucket", names.bucket, "--endpoint", local_aws.endpoint_url]
+    assert main(["dead-letters", "list", *common]) == 0
+    assert main(["dead-letters", "show", letter.key, *common]) == 0
+    assert main(["dead-letters", "redrive", "--all", "--stream", names.stream, *common]) == 0
+    seen = check("admin", names, local_aws, calls)
+    assert {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "kinesis:PutRecords"} <= seen
+    policy = policy_for("admin", names, region="us-east-1", account=ACCOUNT)
+    marker = {"Bucket": names.bucket, "Key": "dead-letter-redrive/claimed/dt=2025-12-23/hour=00/x.json"}
+    assert allowed(policy, Call("s3", "PutObject", {**marker, "IfNoneMatch": "*"}), "us-east-1")
+    assert not allowed(policy, Call("s3", "PutObject", marker), "us-east-1")
+    dead_letter = {"Bucket": names.bucket, "Key": letter.key, "IfNoneMatch": "*"}
+    assert not allowed(policy, Call("s3", "PutObject", dead_letter), "us-east-1")
