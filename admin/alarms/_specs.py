@@ -172,6 +172,17 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             statistic="Maximum",
             threshold=64 * MiB,
         ),
+        AlarmSpec(
+            name=f"{names.application}-producer-spool-events-lost",
+            reason="a producer found damaged events in its spool at start: they are gone (its log names the file)",
+            namespace=m.NAMESPACE,
+            metric=m.PRODUCER_SPOOL_EVENTS_LOST.name,
+            dimensions=((m.STREAM, names.stream),),
+            statistic="Sum",
+            threshold=0,
+            evaluation_periods=1,
+            datapoints=1,
+        ),
     ]
 
 
