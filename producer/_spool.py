@@ -61,7 +61,7 @@ from ._spool_format import (
     EVENT_FRAME,
     FORMAT,
     FRAME_HEADER,
-    FRAME_HEADER_BODY,
+    FRAME_HEADER_PACKED,
     MAX_PAYLOAD_BYTES,
     SEAL_BYTES,
     checksum,
@@ -74,7 +74,8 @@ __all__ = ["EVENT_FRAME", "FRAME_HEADER", "INDEX_NAME", "LOCK_NAME", "FsyncPolic
 
 logger = logging.getLogger(__name__)
 
-_pack_body = FRAME_HEADER_BODY.pack_into
+_pack_header = FRAME_HEADER_PACKED.pack_into
+_EVENT_KIND = EVENT_FRAME << 24  # the kind byte, as the high byte of the header's last u32
 _checksum = checksum
 _FRAME = FRAME_HEADER.size
 #: madvise(2) MADV_POPULATE_WRITE (Linux 5.14); the mmap module does not name it
@@ -216,9 +217,9 @@ class Spool:
         index = self._appended
         local = index - self._first
         view = self._view
-        _pack_body(view, pos + 1, 0, length, _checksum(payload) ^ local, local)
         view[pos + 12 : end] = payload
-        view[pos] = EVENT_FRAME  # last: the commit mark (put() returns only after it)
+        # then the header; pack_into writes its fields in order: the kind byte, the commit mark, last
+        _pack_header(view, pos, _checksum(payload) ^ local, local, length | _EVENT_KIND)
         self._pos = end
         self._appended = index + 1
         if self._always:

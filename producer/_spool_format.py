@@ -4,7 +4,7 @@ No I/O here: see :mod:`._spool`.
 
 Format 3 (written by this version), little-endian::
 
-    frame   = [u8 kind][u8 0][u16 length][u32 check][u32 index][payload: length bytes]
+    frame   = [u32 check][u32 index][u16 length][u8 0][u8 kind][payload: length bytes]
     check   = adler32(payload) XOR index
     segment = header frame, header frame (the same, twice), event frames..., seal frame
 
@@ -17,10 +17,11 @@ on), length and checksum; an event frame's index makes a gap countable: frames l
 valid ones are the difference of their indexes, frames lost at the end are the seal's count (or
 the spool's INDEX file's, see :mod:`._spool_recovery`) minus the next expected index.
 
-An append writes the frame with a zero kind byte, then sets the kind byte: the kind byte is the
-commit mark. A frame whose kind byte is zero at the end of an unsealed segment is an append that
-never returned (the process died inside put()): not accepted, not lost. A frame whose kind byte
-is set was returned to put()'s caller: damage to it is a loss, counted.
+An append copies the payload first, then packs the 12-byte frame header in front of it (one
+``struct.pack_into``, which writes its fields in order): the kind byte, the header's last byte,
+is the commit mark. A frame whose kind byte is zero at the end of an unsealed segment is an
+append that never returned (the process died inside put()): not accepted, not lost. A frame
+whose kind byte is set was returned to put()'s caller: damage to it is a loss, counted.
 
 Format 2: a 16-byte header (``NLSPOOL`` + ``0x02``, preallocated size, 0), then frames
 ``[u8 kind][u8 0][u16 length][u32 adler32(payload)][payload]`` (0xA5 event, 0x5A seal). Format 1:
@@ -38,10 +39,12 @@ from typing import Any
 
 FORMAT = 3
 
-#: frame header: kind, 0, payload length, check, index (format 3)
-FRAME_HEADER = struct.Struct("<BBHII")
-#: the same without its kind byte: what an append writes before committing the kind byte
-FRAME_HEADER_BODY = struct.Struct("<BHII")
+#: frame header: check, index, payload length, 0, kind (format 3)
+FRAME_HEADER = struct.Struct("<IIHBB")
+#: the same as an append packs it: check, index, length | kind << 24 (the kind byte is written last)
+FRAME_HEADER_PACKED = struct.Struct("<III")
+#: offset of the kind byte (the commit mark) in a frame
+KIND_OFFSET = 11
 HEADER_FRAME = 0x96
 EVENT_FRAME = 0xE3
 SEAL_FRAME = 0x3C
@@ -74,12 +77,12 @@ def header_frame(preallocated: int, identity: dict[str, str]) -> bytes:
     if len(text) > MAX_IDENTITY_BYTES:
         raise ValueError(f"spool identity too long ({len(text)} bytes)")
     payload = HEADER_FIELDS.pack(HEADER_MAGIC, preallocated) + text
-    return FRAME_HEADER.pack(HEADER_FRAME, 0, len(payload), checksum(payload), 0) + payload
+    return FRAME_HEADER.pack(checksum(payload), 0, len(payload), 0, HEADER_FRAME) + payload
 
 
 def seal_frame(count: int, index: int) -> bytes:
     payload = SEAL_PAYLOAD.pack(count)
-    return FRAME_HEADER.pack(SEAL_FRAME, 0, len(payload), checksum(payload) ^ index, index) + payload
+    return FRAME_HEADER.pack(checksum(payload) ^ index, index, len(payload), 0, SEAL_FRAME) + payload
 
 
 def header_bytes(identity: dict[str, str]) -> int:
@@ -167,10 +170,11 @@ class _V3Scan:
     def frame_at(self, pos: int) -> int:
         """The end of the valid frame at ``pos`` (recording it), or -1."""
         data = self.data
-        kind = data[pos]
-        if pos + FRAME_HEADER.size > len(data) or data[pos + 1] != 0:
+        if pos + FRAME_HEADER.size > len(data):
             return -1
-        _, _, length, check, index = FRAME_HEADER.unpack_from(data, pos)
+        check, index, length, zero, kind = FRAME_HEADER.unpack_from(data, pos)
+        if zero != 0:
+            return -1
         start = pos + FRAME_HEADER.size
         end = start + length
         if length == 0 or end > len(data) or checksum(self.view[start:end]) ^ index != check:
@@ -222,7 +226,7 @@ class _V3Scan:
                 scan.events_lost += max(known - self.next_index, 0)
             return scan
         end = _nonzero_end(data, self.damage, size)
-        uncommitted = data[self.damage] == 0
+        uncommitted = self.damage + KIND_OFFSET >= size or data[self.damage + KIND_OFFSET] == 0
         if known is None and uncommitted and end < size and end - self.damage <= FRAME_HEADER.size + MAX_PAYLOAD_BYTES:
             scan.torn_tail = (self.damage, end)  # the last append, cut short before its kind byte
             return scan
@@ -242,13 +246,16 @@ def _walk(data: bytes, start: int, end: int) -> tuple[int, bool]:
     may end in zero bytes); otherwise (a damaged length) one committed frame at least."""
     count = 0
     pos = start
-    while pos + FRAME_HEADER.size <= end and (data[pos] == EVENT_FRAME or count == 0 and data[pos] != 0):
-        (length,) = struct.unpack_from("<H", data, pos + 2)
+    while pos + FRAME_HEADER.size <= len(data) and (
+        data[pos + KIND_OFFSET] == EVENT_FRAME or count == 0 and data[pos + KIND_OFFSET] != 0
+    ):
+        (length,) = struct.unpack_from("<H", data, pos + 8)
         count += 1
         pos += FRAME_HEADER.size + length
     if count and end <= pos <= len(data):
         return count, True
-    return (1 if data[start] != 0 else 0), False
+    committed = start + KIND_OFFSET < len(data) and data[start + KIND_OFFSET] != 0
+    return (1 if committed else 0), False
 
 
 def _scan_v3(data: bytes, expected: int | None) -> SegmentScan:
@@ -256,7 +263,7 @@ def _scan_v3(data: bytes, expected: int | None) -> SegmentScan:
     size = len(data)
     pos = 0
     while pos < size:
-        kind = data[pos]
+        kind = data[pos + KIND_OFFSET] if pos + KIND_OFFSET < size else 0
         if kind in (HEADER_FRAME, EVENT_FRAME, SEAL_FRAME):
             end = state.frame_at(pos)
             if end >= 0:
@@ -268,8 +275,8 @@ def _scan_v3(data: bytes, expected: int | None) -> SegmentScan:
             break  # nothing was written past here
         if state.damage < 0:
             state.damage = pos
-        found = _V3_CANDIDATE.search(data, pos + 1)
-        pos = found.start() if found is not None else size
+        found = _V3_CANDIDATE.search(data, pos + KIND_OFFSET + 1)
+        pos = found.start() - KIND_OFFSET if found is not None else size
     return state.finish(pos)
 
 

@@ -91,8 +91,7 @@ def test_a_torn_last_append_is_dropped_and_earlier_events_survive(tmp_path: Path
     (segment,) = tmp_path.glob("*.seg")
     raw = bytearray(segment.read_bytes())
     end = spool.data_start + 5 * (FRAME_HEADER.size + 100)
-    # the kind byte (the commit mark) is written last: a torn append has none
-    torn = FRAME_HEADER.pack(0, 0, 100, 12345, 5) + b"x" * 10
+    torn = bytes(FRAME_HEADER.size) + b"x" * 10  # the payload is copied first, the header after it
     raw[end : end + len(torn)] = torn
     segment.write_bytes(bytes(raw))
     again = open_spool(tmp_path)

@@ -88,7 +88,7 @@ def test_one_flipped_bit_loses_one_event_not_the_rest_of_the_segment(
 
 def test_a_damaged_frame_header_resynchronises_on_the_next_frame(tmp_path: Path) -> None:
     segment, start = written(tmp_path, 50)
-    damage(segment, start + 10 * FRAME + 2, xor=0x80)  # the length: the frame seems to run far past its end
+    damage(segment, start + 10 * FRAME + 9, xor=0x80)  # the length: the frame seems to run far past its end
     replayed, spool = reopen(tmp_path)
     assert replayed == payloads(10) + payloads(50)[11:]
     assert spool.events_lost == 1
