@@ -273,11 +273,7 @@ class Spool:
                 os.posix_fallocate(fd, 0, self.segment_bytes)
             else:  # pragma: no cover - macOS
                 os.ftruncate(fd, self.segment_bytes)
-            mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-            try:  # fault every page in at once: far cheaper than one page fault per few appends
-                mapped.madvise(_MADV_POPULATE_WRITE)
-            except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
-                pass
+            mapped = _map(fd, self.segment_bytes)
             mapped[: self._data_start] = self._header + self._header
         except OSError as exc:
             os.close(fd)
@@ -294,8 +290,7 @@ class Spool:
         except OSError as exc:
             raise spool_error(exc, spare, "reuse spool segment") from exc
         try:
-            # writing the zeros faults every page in: no need to populate first
-            mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            mapped = _map(fd, self.segment_bytes)  # populated first: half the cost of faulting while zeroing
             mapped[:written] = _zeros(written)  # an acknowledged past must not look like frames
             mapped[: self._data_start] = self._header + self._header
             os.replace(spare, segment.path)
@@ -450,6 +445,17 @@ class Spool:
         self._fd = -1
         self._lock.forget()
         self._active = None
+
+
+def _map(fd: int, size: int) -> mmap.mmap:
+    """A shared writable map of the file, every page faulted in at once (far cheaper than one page
+    fault per few appends)."""
+    mapped = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    try:
+        mapped.madvise(_MADV_POPULATE_WRITE)
+    except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
+        pass
+    return mapped
 
 
 _ZEROS = memoryview(b"")
