@@ -1,11 +1,19 @@
 """A durable local spool: every accepted event is on disk until Kinesis acknowledged it.
 
 The directory's files (lock, SPOOL metadata, INDEX, segments, SPARE, ``foreign/``) are described
-in :mod:`._spool_files`; the bytes of a segment (format 3: two header copies naming the spool's
-stream, region and endpoint; event frames ``[u8 kind][u8 0][u16 length][u32 adler32(payload) XOR
-index][u32 index][payload]`` with the kind byte written last as the commit mark; a seal frame with
-the event count) in :mod:`._spool_format`; what opening a directory finds (backlog, damage,
-foreign segments) in :mod:`._spool_recovery`. Formats 1 and 2 of older versions are still read.
+in :mod:`._spool_files`. A segment (format 3; the bytes and the scan are in :mod:`._spool_format`)
+is, little-endian::
+
+    frame   = [u32 check][u32 index][u16 length][u8 0][u8 kind][payload]
+    check   = adler32(payload) XOR index
+    segment = header frame (0x96), the same header frame again, event frames (0xE3)..., seal frame (0x3C)
+
+The header (kept twice: one damaged copy costs nothing) names the spool's stream, region and
+endpoint; ``index`` counts a segment's events from 0 (a gap is the number of events lost); the
+seal holds the event count. An append copies the payload, then packs the header in front of it
+with the kind byte last: the commit mark that tells an append that never returned (no kind byte)
+from a damaged one. What opening a directory finds (backlog, damage, foreign segments) is in
+:mod:`._spool_recovery`. Formats 1 and 2 of older versions are still read.
 
 The active segment is preallocated and written through a shared memory map, so an append is a
 memory copy and is in the kernel's page cache the moment it returns: it survives the process

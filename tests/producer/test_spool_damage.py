@@ -17,6 +17,7 @@ from producer import Producer, ProducerConfig
 from producer._spool import FRAME_HEADER, INDEX_NAME, FsyncPolicy, Spool
 from producer._spool_format import SEAL_PAYLOAD, V2_FRAME_HEADER, V2_SEGMENT_HEADER, checksum, scan_segment
 from tests.factories import make_event
+from tests.producer.test_metrics import FakeCloudWatch
 from tests.producer.test_spool_ownership import StubKinesis
 
 SEGMENT = 64 * 1024
@@ -234,3 +235,23 @@ def test_a_segment_cut_short_anywhere_in_its_header_opens(tmp_path: Path, keep: 
     replayed, spool = reopen(tmp_path)
     assert replayed == []
     assert spool.events_lost == 10 and spool.bytes_lost == keep  # the index knows it held 10
+
+
+def test_lost_events_are_published_as_spool_events_lost(tmp_path: Path) -> None:
+    segment, start = written(tmp_path, 40)
+    damage(segment, start + 8 * FRAME + 30, xor=0x01)
+    damage(segment, start + 20 * FRAME + 30, xor=0x01)
+    cloudwatch = FakeCloudWatch()
+    config = ProducerConfig(
+        stream_name=STREAM,
+        kinesis_client=StubKinesis(),
+        spool_dir=tmp_path,
+        linger_ms=1,
+        metrics_interval_s=0.01,
+        cloudwatch_client=cloudwatch,
+    )
+    with Producer(config) as producer:
+        assert producer.flush(30) == 0
+    assert cloudwatch.total("SpoolEventsLost") == 2
+    datum = next(d for c in cloudwatch.calls for d in c["MetricData"] if d["MetricName"] == "SpoolEventsLost")
+    assert datum["Dimensions"] == [{"Name": "Stream", "Value": STREAM}]
