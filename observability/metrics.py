@@ -128,6 +128,7 @@ PRODUCER_RETRIED = _counter("ProducerRetried", "aggregated records sent again")
 PRODUCER_FAILED = _counter("ProducerFailed", "events handed back as failed")
 PRODUCER_BUFFERED_BYTES = Metric("ProducerBufferedBytes", "Bytes", Kind.GAUGE, "accepted bytes held in memory")
 PRODUCER_SPOOL_BYTES = Metric("ProducerSpoolBytes", "Bytes", Kind.GAUGE, "bytes in the on-disk spool")
+PRODUCER_SPOOL_EVENTS_LOST = _counter("SpoolEventsLost", "events lost to damage found in a producer's spool at start")
 
 PRODUCER_METRICS = (
     PRODUCER_ACCEPTED,
@@ -137,6 +138,7 @@ PRODUCER_METRICS = (
     PRODUCER_FAILED,
     PRODUCER_BUFFERED_BYTES,
     PRODUCER_SPOOL_BYTES,
+    PRODUCER_SPOOL_EVENTS_LOST,
 )
 PRODUCER_DIMENSIONS = ((STREAM,),)
 

@@ -3,7 +3,8 @@
 ``nicelist`` with dimension ``Stream``,
 published from the sender thread at most once per interval (and once more on close). An idle
 sender publishes nothing until it wakes: nothing changed meanwhile. A failed publication is
-logged and counted, never raised to the elf app."""
+logged and counted, never raised to the elf app. ``SpoolEventsLost`` is the count of events the
+spool lost to damage found when the producer opened it: published once, in the first period."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _COUNTERS = {
     "throttled": m.PRODUCER_THROTTLED,
     "retried": m.PRODUCER_RETRIED,
     "failed": m.PRODUCER_FAILED,
+    "spool_events_lost": m.PRODUCER_SPOOL_EVENTS_LOST,
 }
 _GAUGES = {"buffered_bytes": m.PRODUCER_BUFFERED_BYTES, "spool_bytes": m.PRODUCER_SPOOL_BYTES}
 

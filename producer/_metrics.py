@@ -15,7 +15,12 @@ class ProducerMetrics:
     Aggregated records: ``aggregated_records`` sealed, ``retried`` re-queued, ``throttled``
     refusals. Calls: ``put_records_calls``. Bytes: ``bytes_sent`` (data + partition keys),
     ``buffered_bytes`` (encoded events held in memory), ``spool_bytes`` (on disk). Damage found in
-    the spool at start: ``spool_frames_lost`` (at least) and ``spool_bytes_lost``.
+    the spool at start: ``spool_events_lost`` (exact, but for damage at the end of the segment a
+    crashed producer was writing: then at least; the log says which), ``spool_frames_lost`` (the
+    same: one frame holds one event) and ``spool_bytes_lost``; ``spool_foreign_segments`` refused
+    at start (another stream's or endpoint's, moved aside, never sent); ``spool_errors`` the spool
+    errors the sender thread logged and went on from (e.g. a segment it could not delete: its
+    events may be sent again by the next producer).
     """
 
     accepted: int = 0
@@ -33,6 +38,9 @@ class ProducerMetrics:
     spool_bytes: int = 0
     spool_frames_lost: int = 0
     spool_bytes_lost: int = 0
+    spool_events_lost: int = 0
+    spool_foreign_segments: int = 0
+    spool_errors: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counters by name (the shape ``metrics()`` returned before it was a dataclass)."""

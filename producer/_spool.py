@@ -1,85 +1,91 @@
 """A durable local spool: every accepted event is on disk until Kinesis acknowledged it.
 
-Layout of a spool directory::
+The directory's files (lock, SPOOL metadata, INDEX, segments, SPARE, ``foreign/``) are described
+in :mod:`._spool_files`. A segment (format 3; the bytes and the scan are in :mod:`._spool_format`)
+is, little-endian::
 
-    SPOOL                       metadata written at creation: format and the stream it belongs to
-    LOCK                        flock()ed by the live producer (older versions locked only this file)
-    00000000000000000007.seg    segment files, appended in id order
-    SPARE                       at times: an acknowledged segment, zeroed and renamed to be the next one
+    frame   = [u32 check][u32 index][u16 length][u8 0][u8 kind][payload]
+    check   = adler32(payload) XOR index
+    segment = header frame (0x96), the same header frame again, event frames (0xE3)..., seal frame (0x3C)
 
-The live producer flock()s the directory itself (and LOCK, for older versions): a lock held by
-inode, so deleting LOCK while a producer runs lets no second one in.
+The header (kept twice: one damaged copy costs nothing) names the spool's stream, region and
+endpoint; ``index`` counts a segment's events from 0 (a gap is the number of events lost); the
+seal holds the event count. An append copies the payload, then packs the header in front of it
+with the kind byte last: the commit mark that tells an append that never returned (no kind byte)
+from a damaged one. What opening a directory finds (backlog, damage, foreign segments) is in
+:mod:`._spool_recovery`. Formats 1 and 2 of older versions are still read.
 
-A segment starts with a 16-byte header (``NLSPOOL`` + format byte, the preallocated size) and
-holds frames ``[u8 kind][u8 0][u16 length][u32 adler32(payload)][payload]`` (little-endian):
-kind 0xA5 is an event, kind 0x5A the seal (payload: u64 count of event frames) written when the
-segment is closed. The active segment is preallocated and written through a shared memory map,
-so an append is a memory copy and is in the kernel's page cache the moment it returns: it
-survives the process being SIGKILLed. Surviving a power cut needs the pages on disk too; that
-is the :class:`FsyncPolicy`. The bytes and their scan are in :mod:`._spool_format`; segments of
-format 1 (no header; frames ``[u32 length][u32 crc32][payload]``) of older versions are still read.
+The active segment is preallocated and written through a shared memory map, so an append is a
+memory copy and is in the kernel's page cache the moment it returns: it survives the process
+being SIGKILLed. Surviving a power cut needs the pages on disk too; that is the
+:class:`FsyncPolicy` (with INTERVAL a sealed segment is flushed at the next interval, or never if
+every event in it was acknowledged by then).
 
 Acknowledgement is counted per segment: once every frame of a sealed segment is acknowledged the
 file is deleted (or kept as the SPARE: its blocks and cached pages make the next segment cheap).
+When a segment is sealed its event count goes to INDEX, so damage that takes its seal frame or
+the whole file away is still counted exactly.
+
 A producer started on a directory replays every valid frame of the segments it finds (the
 backlog), so an event can be sent twice after a crash (same ``event_id``; the consumer dedupes),
-never zero times. Recovery loses only what is damaged: a frame whose checksum fails is
-skipped and the scan resynchronises on the next valid frame; the file, the bytes and (when the
-seal frame survived) the frames lost are logged at WARNING and counted (:attr:`Spool.frames_lost`,
-:attr:`Spool.bytes_lost`). A torn frame followed only by the zeroed preallocated tail of an
-unsealed segment is an append that never returned (the process died inside put()): logged, not
-counted as lost.
+never zero times. Recovery loses only what is damaged: a damaged frame is skipped and the scan
+resynchronises on the next valid frame; the events lost are counted from the gap in the frame
+indexes, the seal's count or INDEX's (:attr:`Spool.events_lost`, :attr:`Spool.bytes_lost`) and
+logged at WARNING with the file and the byte ranges. Only damage at the end of the segment a
+crashed producer was writing can be bounded from below only (:attr:`Spool.losses_exact`).
 
 Disk use is bounded by ``max_bytes``: sealed segments count their size, the active one its full
 preallocated size; opening a new segment that would cross the bound raises SpoolFullError. Every
-file system error is raised as a :class:`SpoolError` subclass carrying the path.
+file system error is raised as a :class:`SpoolError` subclass carrying the path; opening checks
+that the directory is writable and that files in it can be deleted (SpoolPermissionError).
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import json
 import logging
 import mmap
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from ._errors import (
-    SpoolError,
-    SpoolFullError,
-    SpoolIOError,
-    SpoolLockedError,
-    SpoolPermissionError,
-    SpoolStreamMismatchError,
+from ._errors import SpoolError, SpoolFullError
+from ._spool_files import (
+    INDEX_NAME,
+    LOCK_NAME,
+    SPARE_NAME,
+    DirectoryLock,
+    check_metadata,
+    check_writable,
+    read_index,
+    segment_path,
+    spool_error,
+    sync_directory,
+    unlink,
+    write_index,
 )
 from ._spool_format import (
     EVENT_FRAME,
     FORMAT,
     FRAME_HEADER,
+    FRAME_HEADER_PACKED,
     MAX_PAYLOAD_BYTES,
     SEAL_BYTES,
-    SEAL_FRAME,
-    SEAL_PAYLOAD,
-    SEGMENT_HEADER,
-    SEGMENT_MAGIC,
-    SegmentScan,
     checksum,
-    scan_segment,
+    header_frame,
+    seal_frame,
 )
+from ._spool_recovery import BacklogSegment, recover, replay_frames
+
+__all__ = ["EVENT_FRAME", "FRAME_HEADER", "INDEX_NAME", "LOCK_NAME", "FsyncPolicy", "Spool"]
 
 logger = logging.getLogger(__name__)
 
-SEGMENT_SUFFIX = ".seg"
-LOCK_NAME = "LOCK"
-META_NAME = "SPOOL"
-SPARE_NAME = "SPARE"  # an acknowledged segment kept to be the next one: its blocks and pages are ready
-
-_pack_frame_header = FRAME_HEADER.pack
+_pack_header = FRAME_HEADER_PACKED.pack_into
+_EVENT_KIND = EVENT_FRAME << 24  # the kind byte, as the high byte of the header's last u32
 _checksum = checksum
+_FRAME = FRAME_HEADER.size
 #: madvise(2) MADV_POPULATE_WRITE (Linux 5.14); the mmap module does not name it
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
@@ -92,18 +98,6 @@ class FsyncPolicy(StrEnum):
     ALWAYS = "always"  # every put() flushes before returning: slow (a disk flush per event)
 
 
-def spool_error(exc: OSError, path: str | os.PathLike[str], doing: str) -> SpoolError:
-    """The SpoolError subclass for a file system error while ``doing`` something to ``path``."""
-    code = exc.errno
-    name = errno.errorcode.get(code, str(code)) if code is not None else "?"
-    message = f"cannot {doing} {path}: {exc.strerror or exc} [{name}]"
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        return SpoolFullError(message + " (out of disk space or inodes)", path=path)
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return SpoolPermissionError(message, path=path)
-    return SpoolIOError(message, path=path)
-
-
 @dataclass
 class _Segment:
     id: int
@@ -113,11 +107,9 @@ class _Segment:
     disk: int = 0  # bytes the file takes on disk (preallocated size while active)
     sealed: bool = False
     first: int = -1  # append index of its first frame (segments written by this spool), -1 for backlog
-    used: int = 0  # bytes written (header, frames, seal) by this spool
-
-
-def _segment_path(directory: Path, segment_id: int) -> Path:
-    return directory / f"{segment_id:020d}{SEGMENT_SUFFIX}"
+    used: int = 0  # bytes written (headers, frames, seal) by this spool
+    count: int | None = None  # events it held when written (for INDEX), if known
+    unflushed: mmap.mmap | None = None  # INTERVAL: sealed, its map kept until the next sync
 
 
 class Spool:
@@ -132,201 +124,114 @@ class Spool:
         segment_bytes: int,
         fsync: FsyncPolicy = FsyncPolicy.INTERVAL,
         stream: str | None = None,
+        region: str | None = None,
+        endpoint: str | None = None,
     ) -> None:
-        if segment_bytes <= SEGMENT_HEADER.size + SEAL_BYTES + FRAME_HEADER.size or max_bytes < segment_bytes:
-            raise ValueError(f"need max_bytes >= segment_bytes > {SEGMENT_HEADER.size + SEAL_BYTES}")
+        identity = {k: v for k, v in (("stream", stream), ("region", region), ("endpoint", endpoint)) if v}
+        self._header = header_frame(segment_bytes, identity)
+        self._data_start = 2 * len(self._header)
+        if segment_bytes <= self._data_start + SEAL_BYTES + _FRAME or max_bytes < segment_bytes:
+            raise ValueError(f"need max_bytes >= segment_bytes > {self._data_start + SEAL_BYTES + _FRAME}")
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.fsync = FsyncPolicy(fsync)
         self.stream = stream
-        #: event frames lost to damage found at open (exact when a seal frame survived, else at least)
-        self.frames_lost = 0
-        #: bytes of the segments found at open that held no valid frame
-        self.bytes_lost = 0
+        self.identity = identity
         self._segments: dict[int, _Segment] = {}
         self._active: _Segment | None = None
         self._map: mmap.mmap | None = None
+        self._view = memoryview(b"")
         self._fd = -1
-        # the hot path: bytes left in the active segment (seal frame reserved), its write method
-        self._room = 0
-        self._write: Callable[[bytes], int] = _closed_write
+        # the hot path: write position in the active segment, where its room ends (seal reserved),
+        # the append index of its first event
+        self._pos = 0
+        self._limit = 0
+        self._first = 0
         self._always = self.fsync is FsyncPolicy.ALWAYS
         self._appended = 0  # frames appended by this spool; an append's index is the count before it
-        self._synced = 0  # map position at the last sync
+        self._synced = 0  # write position at the last sync
         self._spare = 0  # bytes written in the SPARE file (0: there is none)
         self._closed = False
         self._forked = False
-        self._dir_fd = -1
-        self._lock_fd = -1
-        self._lock()
+        self._lock = DirectoryLock(self.directory)
         try:
-            self._check_metadata(stream)
-            self._backlog = self._scan()
+            check_writable(self.directory)
+            check_metadata(self.directory, identity, FORMAT)
+            recovery = recover(self.directory, identity)
+            known = read_index(self.directory)
         except BaseException:
-            self._release()
+            self._lock.release()
             raise
+        #: events lost to damage found at open (exact unless :attr:`losses_exact` is False)
+        self.events_lost = recovery.events_lost
+        self.losses_exact = recovery.exact
+        #: bytes of the damaged ranges found at open
+        self.bytes_lost = recovery.bytes_lost
+        #: segments refused at open because they name another stream or endpoint (moved aside)
+        self.foreign_segments = len(recovery.foreign)
+        self._backlog: list[BacklogSegment] = recovery.backlog
+        for found in recovery.backlog:
+            self._segments[found.id] = _Segment(
+                found.id, found.path, frames=found.frames, disk=found.disk, sealed=True, count=found.count
+            )
         self._backlog_left = sum(s.frames for s in self._backlog)
-        self._next_id = max(self._segments, default=0) + 1
+        self._next_id = max([*self._segments, *known], default=0) + 1
+        if known.keys() - self._segments.keys():
+            self._write_index()  # forget the counts of segments that are gone
 
-    # --- ownership -----------------------------------------------------------------------
-    def _lock(self) -> None:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise spool_error(exc, self.directory, "create spool directory") from exc
-        try:
-            self._dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError as exc:
-            raise spool_error(exc, self.directory, "open spool directory") from exc
-        try:
-            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            lock_path = self.directory / LOCK_NAME
-            try:
-                self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as exc:
-                raise spool_error(exc, lock_path, "create the lock file") from exc
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what producers before format 2 lock
-        except OSError as exc:
-            self._release()
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise SpoolLockedError(
-                    f"spool {self.directory} is in use by another live producer", path=self.directory
-                ) from exc
-            raise spool_error(exc, self.directory, "lock spool") from exc
-        except BaseException:
-            self._release()
-            raise
+    @property
+    def data_start(self) -> int:
+        """Offset of a segment's first event frame (after its two header copies)."""
+        return self._data_start
 
-    def _release(self) -> None:
-        for fd in (self._lock_fd, self._dir_fd):
-            if fd >= 0:
-                os.close(fd)
-        self._lock_fd = self._dir_fd = -1
-
-    def _check_metadata(self, stream: str | None) -> None:
-        path = self.directory / META_NAME
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raw = None
-        except OSError as exc:
-            raise spool_error(exc, path, "read spool metadata") from exc
-        if raw is not None:
-            try:
-                meta = json.loads(raw)
-                recorded = meta["stream"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise SpoolError(
-                    f"spool metadata {path} is unreadable ({exc!r}); refusing to guess", path=path
-                ) from exc
-            if stream is not None and recorded is not None and recorded != stream:
-                raise SpoolStreamMismatchError(
-                    f"spool {self.directory} belongs to stream {recorded!r}, not {stream!r}: its events must not "
-                    f"be sent to another stream (use another spool_dir)",
-                    path=self.directory,
-                )
-            if recorded is not None or stream is None:
-                return
-        tmp = path.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps({"format": FORMAT, "stream": stream}) + "\n")
-            os.replace(tmp, path)
-            self._sync_directory()
-        except OSError as exc:
-            raise spool_error(exc, path, "write spool metadata") from exc
+    @property
+    def frames_lost(self) -> int:
+        """Event frames lost (one frame holds one event): :attr:`events_lost`."""
+        return self.events_lost
 
     # --- backlog -------------------------------------------------------------------------
-    def _scan(self) -> list[_Segment]:
-        self._unlink(self.directory / SPARE_NAME)  # a spare left by a crash holds nothing
-        backlog = []
-        for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}")):
-            try:
-                segment_id = int(path.stem)
-            except ValueError:
-                logger.warning("spool %s: ignoring unexpected file %s", self.directory, path.name)
-                continue
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise spool_error(exc, path, "read spool segment") from exc
-            scan = scan_segment(data)
-            self._report(path, scan)
-            if not scan.frames:
-                self._unlink(path)
-                continue
-            segment = _Segment(segment_id, path, frames=len(scan.frames), disk=len(data), sealed=True)
-            self._segments[segment_id] = segment
-            backlog.append(segment)
-        if backlog:
-            logger.info(
-                "spool %s: %s unacknowledged events in %s segments to replay",
-                self.directory,
-                sum(s.frames for s in backlog),
-                len(backlog),
-            )
-        return backlog
-
-    def _report(self, path: Path, scan: SegmentScan) -> None:
-        if scan.torn_tail is not None:
-            start, end = scan.torn_tail
-            logger.warning(
-                "spool segment %s: torn last frame at bytes %s-%s (an append that never returned, not accepted)",
-                path,
-                start,
-                end,
-            )
-        if scan.damaged:
-            lost = scan.frames_lost
-            self.frames_lost += lost
-            self.bytes_lost += scan.bytes_lost
-            logger.warning(
-                "spool segment %s: %s damaged byte range(s) skipped, %s bytes and %s%s event(s) LOST; "
-                "%s valid events kept (byte ranges %s)",
-                path,
-                len(scan.damaged),
-                scan.bytes_lost,
-                "" if scan.sealed_frames is not None else "at least ",
-                lost,
-                len(scan.frames),
-                scan.damaged[:10],
-            )
-
     @property
     def backlog_events(self) -> int:
         """Events found on disk at open and not yet handed out by :meth:`replay`."""
         return self._backlog_left
 
     def replay(self) -> Iterator[tuple[int, bytes]]:
-        """(segment id, payload) of every event found at open; acknowledge them with :meth:`ack`."""
+        """(segment id, payload) of every event found at open; acknowledge them with :meth:`ack`.
+        A segment that cannot be read raises SpoolError and is skipped by the next call."""
         return self._replay()
 
     def _replay(self) -> Iterator[tuple[int, bytes]]:
-        for segment in self._backlog:
+        while self._backlog:
+            segment = self._backlog.pop(0)
             try:
-                data = segment.path.read_bytes()
-            except OSError as exc:
-                raise spool_error(exc, segment.path, "read spool segment") from exc
-            frames = scan_segment(data).frames[: segment.frames]
-            for offset, length in frames:
+                payloads = replay_frames(segment.path, segment.frames, segment.count)
+            except SpoolError:
+                self._backlog_left -= segment.frames  # it stays on disk for the next producer
+                raise
+            for payload in payloads:
                 self._backlog_left -= 1
-                yield segment.id, data[offset : offset + length]
-        self._backlog = []
+                yield segment.id, payload
 
     # --- appends -------------------------------------------------------------------------
     def append(self, payload: bytes) -> int:
         """Store one event (non-empty, at most 64 KiB); return its append index (for :meth:`ack_appended`)."""
-        need = len(payload) + 8  # FRAME_HEADER.size
-        if need > self._room:
-            self._rotate(need)
-        self._room -= need
-        write = self._write
-        write(_pack_frame_header(EVENT_FRAME, need - 8, _checksum(payload)))
-        write(payload)
+        length = len(payload)
+        pos = self._pos
+        end = pos + 12 + length  # _FRAME
+        if end > self._limit:
+            pos = self._rotate(12 + length)
+            end = pos + 12 + length
+        index = self._appended
+        local = index - self._first
+        view = self._view
+        view[pos + 12 : end] = payload
+        # then the header; pack_into writes its fields in order: the kind byte, the commit mark, last
+        _pack_header(view, pos, _checksum(payload) ^ local, local, length | _EVENT_KIND)
+        self._pos = end
+        self._appended = index + 1
         if self._always:
             self.sync()
-        index = self._appended
-        self._appended = index + 1
         return index
 
     @property
@@ -334,13 +239,14 @@ class Spool:
         """Events appended by this spool (the next append's index)."""
         return self._appended
 
-    def _rotate(self, need: int) -> None:
+    def _rotate(self, need: int) -> int:
+        """Seal the active segment and open the next one; return the write position in it."""
         if self._closed:
             raise SpoolError(f"spool {self.directory} is closed", path=self.directory)
         if self._forked:
             raise SpoolError(f"spool {self.directory} belongs to the parent process", path=self.directory)
-        if need - FRAME_HEADER.size > MAX_PAYLOAD_BYTES or need > self.segment_bytes - SEGMENT_HEADER.size - SEAL_BYTES:
-            raise SpoolError(f"event of {need - FRAME_HEADER.size} bytes is too large for a spool segment")
+        if need - _FRAME > MAX_PAYLOAD_BYTES or need > self.segment_bytes - self._data_start - SEAL_BYTES:
+            raise SpoolError(f"event of {need - _FRAME} bytes is too large for a spool segment")
         self._seal_active(truncate=False)  # full, or nearly: its preallocated size stays
         spare = self.segment_bytes if self._spare else 0
         if self.disk_bytes - spare + self.segment_bytes > self.max_bytes:
@@ -349,19 +255,20 @@ class Spool:
                 f"segment would exceed max_spool_bytes={self.max_bytes}",
                 path=self.directory,
             )
-        segment = _Segment(self._next_id, _segment_path(self.directory, self._next_id), disk=self.segment_bytes)
+        segment = _Segment(self._next_id, segment_path(self.directory, self._next_id), disk=self.segment_bytes)
         fd, mapped = self._reuse_spare(segment) if self._spare else self._create(segment)
         self._map = mapped
-        self._write = mapped.write
+        self._view = memoryview(mapped)
         self._fd = fd
         self._next_id += 1
-        segment.first = self._appended
+        segment.first = self._first = self._appended
         self._segments[segment.id] = segment
         self._active = segment
-        self._room = self.segment_bytes - SEGMENT_HEADER.size - SEAL_BYTES
-        self._synced = 0
+        self._pos = self._synced = self._data_start
+        self._limit = self.segment_bytes - SEAL_BYTES
         if self.fsync is not FsyncPolicy.NEVER:
-            self._sync_directory()
+            sync_directory(self.directory)
+        return self._pos
 
     def _create(self, segment: _Segment) -> tuple[int, mmap.mmap]:
         try:
@@ -374,12 +281,12 @@ class Spool:
                 os.posix_fallocate(fd, 0, self.segment_bytes)
             else:  # pragma: no cover - macOS
                 os.ftruncate(fd, self.segment_bytes)
-            mapped = self._map_segment(fd)
+            mapped = _map(fd, self.segment_bytes)
+            mapped[: self._data_start] = self._header + self._header
         except OSError as exc:
             os.close(fd)
             segment.path.unlink(missing_ok=True)
             raise spool_error(exc, segment.path, "create spool segment") from exc
-        mapped.write(SEGMENT_HEADER.pack(SEGMENT_MAGIC, self.segment_bytes, 0))
         return fd, mapped
 
     def _reuse_spare(self, segment: _Segment) -> tuple[int, mmap.mmap]:
@@ -391,11 +298,9 @@ class Spool:
         except OSError as exc:
             raise spool_error(exc, spare, "reuse spool segment") from exc
         try:
-            # writing the zeros faults every page in: no need to populate first
-            mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-            mapped.write(_zeros(written))  # an acknowledged past must not look like frames
-            mapped.seek(0)
-            mapped.write(SEGMENT_HEADER.pack(SEGMENT_MAGIC, self.segment_bytes, 0))
+            mapped = _map(fd, self.segment_bytes)  # populated first: half the cost of faulting while zeroing
+            mapped[:written] = _zeros(written)  # an acknowledged past must not look like frames
+            mapped[: self._data_start] = self._header + self._header
             os.replace(spare, segment.path)
         except OSError as exc:
             os.close(fd)
@@ -403,44 +308,46 @@ class Spool:
             raise spool_error(exc, segment.path, "reuse spool segment") from exc
         return fd, mapped
 
-    def _map_segment(self, fd: int) -> mmap.mmap:
-        mapped = mmap.mmap(fd, self.segment_bytes, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        try:  # fault every page in at once: far cheaper than one page fault per few appends
-            mapped.madvise(_MADV_POPULATE_WRITE)
-        except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
-            pass
-        return mapped
-
     def _seal_active(self, *, truncate: bool) -> None:
         segment = self._active
         if segment is None:
             return
         mapped = self._map
         assert mapped is not None
-        segment.frames = self._appended - segment.first
-        payload = SEAL_PAYLOAD.pack(segment.frames)
-        mapped.write(_pack_frame_header(SEAL_FRAME, len(payload), _checksum(payload)) + payload)
-        used = mapped.tell()
+        segment.frames = segment.count = self._appended - segment.first
+        seal = seal_frame(segment.frames, segment.frames)
+        used = self._pos + len(seal)
+        mapped[self._pos : used] = seal
+        self._view.release()
+        self._view = memoryview(b"")
         self._map = None
-        self._write = _closed_write
-        self._room = 0
+        self._pos = self._limit = 0
         self._active = None
+        fd, self._fd = self._fd, -1
         try:
-            if self.fsync is not FsyncPolicy.NEVER:
-                mapped.flush()
-            mapped.close()
+            if truncate or self.fsync is FsyncPolicy.ALWAYS:
+                if self.fsync is not FsyncPolicy.NEVER:
+                    mapped.flush()
+                mapped.close()
+            elif self.fsync is FsyncPolicy.INTERVAL:
+                segment.unflushed = mapped  # flushed by the next sync() unless acknowledged first
+            else:
+                mapped.close()
             if truncate:
-                os.ftruncate(self._fd, used)
+                os.ftruncate(fd, used)
         except OSError as exc:
             raise spool_error(exc, segment.path, "seal spool segment") from exc
         finally:
-            os.close(self._fd)
-            self._fd = -1
+            os.close(fd)
         segment.sealed = True
         segment.used = used
         if truncate:
             segment.disk = used
+        self._write_index()
         self._maybe_delete(segment)
+
+    def _write_index(self) -> None:
+        write_index(self.directory, {s.id: s.count for s in self._segments.values() if s.count is not None})
 
     # --- acknowledgements ----------------------------------------------------------------
     def ack(self, segment_id: int, count: int) -> None:
@@ -464,22 +371,20 @@ class Spool:
                 self._maybe_delete(segment)
 
     def _maybe_delete(self, segment: _Segment) -> None:
-        if segment.sealed and segment.acked >= segment.frames:
-            del self._segments[segment.id]
-            if self._spare or self._closed or segment.disk != self.segment_bytes or segment.first < 0:
-                self._unlink(segment.path)
-                return
-            try:
-                os.replace(segment.path, self.directory / SPARE_NAME)
-            except OSError as exc:
-                raise spool_error(exc, segment.path, "recycle spool segment") from exc
-            self._spare = segment.used
-
-    def _unlink(self, path: Path) -> None:
+        if not (segment.sealed and segment.acked >= segment.frames):
+            return
+        del self._segments[segment.id]
+        if segment.unflushed is not None:
+            segment.unflushed.close()  # acknowledged: no need to force it to disk any more
+            segment.unflushed = None
+        if self._spare or self._closed or segment.disk != self.segment_bytes or segment.first < 0:
+            unlink(segment.path)
+            return
         try:
-            path.unlink(missing_ok=True)
+            os.replace(segment.path, self.directory / SPARE_NAME)
         except OSError as exc:
-            raise spool_error(exc, path, "delete spool segment") from exc
+            raise spool_error(exc, segment.path, "recycle spool segment") from exc
+        self._spare = segment.used
 
     # --- state ---------------------------------------------------------------------------
     @property
@@ -494,26 +399,23 @@ class Spool:
 
     def sync(self) -> None:
         """Force appended events to disk (the INTERVAL policy calls this periodically)."""
-        mapped = self._map
-        if mapped is None:
+        for segment in self._segments.values():
+            if segment.unflushed is not None:
+                sealed, segment.unflushed = segment.unflushed, None
+                try:
+                    sealed.flush()
+                except OSError as exc:
+                    raise spool_error(exc, segment.path, "sync spool") from exc
+                finally:
+                    sealed.close()
+        active = self._map
+        if active is None or self._pos == self._synced:
             return
-        position = mapped.tell()
-        if position != self._synced:
-            try:
-                mapped.flush()
-            except OSError as exc:
-                raise spool_error(exc, self._active.path if self._active else self.directory, "sync spool") from exc
-            self._synced = position
-
-    def _sync_directory(self) -> None:
         try:
-            fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            active.flush()
         except OSError as exc:
-            raise spool_error(exc, self.directory, "sync spool directory") from exc
+            raise spool_error(exc, self._active.path if self._active else self.directory, "sync spool") from exc
+        self._synced = self._pos
 
     def close(self) -> None:
         """Seal the active segment (deleting it if fully acknowledged) and release the lock."""
@@ -524,27 +426,44 @@ class Spool:
             return
         try:
             self._seal_active(truncate=True)
+            self.sync()
             if self._spare:
                 self._spare = 0
-                self._unlink(self.directory / SPARE_NAME)
+                unlink(self.directory / SPARE_NAME)
         finally:
-            self._release()
+            self._lock.release()
 
     def abandon_after_fork(self) -> None:
-        """In a forked child: drop this process's copies of the map and descriptors without touching
+        """In a forked child: drop this process's copies of the maps and descriptors without touching
         the files (they are the parent's), so the parent keeps its lock and its data."""
         self._forked = True
         self._closed = True
-        self._room = 0
-        self._write = _closed_write
+        self._pos = self._limit = 0
+        self._view.release()
+        self._view = memoryview(b"")
         mapped, self._map = self._map, None
         if mapped is not None:
             mapped.close()  # unmaps in this process only
-        for fd in (self._fd, self._lock_fd, self._dir_fd):
-            if fd >= 0:
-                os.close(fd)  # the parent's descriptors (and its flock) stay open
-        self._fd = self._lock_fd = self._dir_fd = -1
+        for segment in self._segments.values():
+            if segment.unflushed is not None:
+                segment.unflushed.close()
+                segment.unflushed = None
+        if self._fd >= 0:
+            os.close(self._fd)  # the parent's descriptors (and its flock) stay open
+        self._fd = -1
+        self._lock.forget()
         self._active = None
+
+
+def _map(fd: int, size: int) -> mmap.mmap:
+    """A shared writable map of the file, every page faulted in at once (far cheaper than one page
+    fault per few appends)."""
+    mapped = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    try:
+        mapped.madvise(_MADV_POPULATE_WRITE)
+    except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
+        pass
+    return mapped
 
 
 _ZEROS = memoryview(b"")
@@ -556,7 +475,3 @@ def _zeros(size: int) -> memoryview:
     if len(_ZEROS) < size:
         _ZEROS = memoryview(bytes(size))
     return _ZEROS[:size]
-
-
-def _closed_write(data: bytes) -> int:  # pragma: no cover - _room is 0 whenever this is installed
-    raise SpoolError("spool segment is not open")

@@ -287,6 +287,19 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             treat_missing_data="notBreaching",
             missing_data_reason="no IncomingRecords datapoint: nothing arrived to read; no reads at all is FILLed as 0",
         ),
+        AlarmSpec(
+            name=f"{names.application}-producer-spool-events-lost",
+            reason="a producer found damaged events in its spool at start: they are gone (its log names the file)",
+            namespace=m.NAMESPACE,
+            metric=m.PRODUCER_SPOOL_EVENTS_LOST.name,
+            dimensions=((m.STREAM, names.stream),),
+            statistic="Sum",
+            threshold=0,
+            evaluation_periods=1,
+            datapoints=1,
+            treat_missing_data="notBreaching",
+            missing_data_reason="a producer publishes only while it runs: no producer, no loss to report",
+        ),
     ]
 
 

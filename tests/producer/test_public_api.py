@@ -84,6 +84,9 @@ def test_metrics_is_a_frozen_dataclass_with_the_old_dict_keys() -> None:
         "spool_bytes": 0,
         "spool_frames_lost": 0,
         "spool_bytes_lost": 0,
+        "spool_events_lost": 0,
+        "spool_foreign_segments": 0,
+        "spool_errors": 0,
     }
     try:
         metrics.sent = 5  # type: ignore[misc]

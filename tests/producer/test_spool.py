@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from producer import SpoolFullError, SpoolLockedError
-from producer._spool import EVENT_FRAME, FRAME_HEADER, SEGMENT_HEADER, FsyncPolicy, Spool
+from producer._spool import FRAME_HEADER, FsyncPolicy, Spool
 
 SEGMENT = 64 * 1024
 
@@ -90,13 +90,13 @@ def test_a_torn_last_append_is_dropped_and_earlier_events_survive(tmp_path: Path
     crash(spool)
     (segment,) = tmp_path.glob("*.seg")
     raw = bytearray(segment.read_bytes())
-    end = SEGMENT_HEADER.size + 5 * (FRAME_HEADER.size + 100)
-    torn = FRAME_HEADER.pack(EVENT_FRAME, 100, 12345) + b"x" * 10  # the payload never fully made it
+    end = spool.data_start + 5 * (FRAME_HEADER.size + 100)
+    torn = bytes(FRAME_HEADER.size) + b"x" * 10  # the payload is copied first, the header after it
     raw[end : end + len(torn)] = torn
     segment.write_bytes(bytes(raw))
     again = open_spool(tmp_path)
     assert [p for _, p in again.replay()] == payloads(5)
-    assert (again.frames_lost, again.bytes_lost) == (0, 0)  # put() never returned for it: nothing lost
+    assert (again.events_lost, again.bytes_lost) == (0, 0)  # put() never returned for it: nothing lost
     again.close()
 
 
@@ -107,7 +107,7 @@ def test_a_crashed_spool_replays_everything_appended(tmp_path: Path) -> None:
     crash(spool)
     again = open_spool(tmp_path)
     assert [p for _, p in again.replay()] == payloads(1000)
-    assert (again.frames_lost, again.bytes_lost) == (0, 0)
+    assert (again.events_lost, again.bytes_lost) == (0, 0)
     again.close()
 
 
@@ -164,6 +164,6 @@ def test_a_recycled_segment_replays_nothing_of_its_acknowledged_past(tmp_path: P
     replayed = [p for _, p in again.replay()]
     kept = len(replayed) - len(new)  # the old events sharing the segment that was active at the ack
     assert replayed == old[len(old) - kept :] + new and kept < 500
-    assert (again.frames_lost, again.bytes_lost) == (0, 0)
+    assert (again.events_lost, again.bytes_lost) == (0, 0)
     assert not (tmp_path / "SPARE").exists()
     again.close()
