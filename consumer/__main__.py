@@ -20,10 +20,10 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s",
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)  # one INFO line per client otherwise
-    from ._lifeline import die_with_parent
+    from ._lifeline import watch_parent
 
-    if die_with_parent():  # never outlive the daemon (a processor also exits when its stdin closes)
-        logging.getLogger("consumer").info("record processor %s dies with its daemon %s", os.getpid(), os.getppid())
+    daemon = watch_parent()  # never outlive the daemon (a processor also exits when its stdin closes)
+    logging.getLogger("consumer").info("record processor %s dies with its daemon %s", os.getpid(), daemon)
     from amazon_kclpy import kcl
 
     from .app import build_processor

@@ -4,12 +4,14 @@ The MultiLangDaemon runs in its own session (so a terminal's Ctrl-C reaches only
 which then stops it gracefully). Without more, a launcher killed by SIGKILL (an OOM kill, a
 supervisor that kills only the main process) would leave the JVM running, holding and renewing
 its leases beside the daemon a restarted launcher starts. So the daemon is started with a parent
-death signal of SIGKILL, and so is every record processor (``python -m consumer``) under it.
+death signal of SIGKILL.
 
 The kernel sends the signal when the *thread* that forked the child ends, not the process:
 :func:`spawn` forks from the main thread, or else from one helper thread that lives as long as
-the process. Elsewhere than Linux there is no such call and nothing is set (the processors
-still exit when the daemon closes their stdin).
+the process. The JVM starts record processors (``python -m consumer``) from executor threads it
+retires at will, so a processor does not use the signal: :func:`watch_parent` polls its parent
+instead. Elsewhere than Linux there is no prctl and nothing is set for the daemon (the processors
+still watch their parent, and exit when the daemon closes their stdin).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -65,19 +68,23 @@ def preexec_die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
-def die_with_parent() -> bool:
-    """Make the running process SIGKILLed when its parent ends (call first thing in ``main``).
-    Returns False where unsupported; exits at once if the parent is already gone."""
-    prctl = _prctl()
-    if prctl is None:
-        return False
+def watch_parent(*, poll_s: float = 1.0) -> int:
+    """Make the running process SIGKILL itself once its parent process is gone (call first thing
+    in ``main``); returns the parent's pid. A thread polls ``getppid()``: unlike
+    ``PR_SET_PDEATHSIG``, whose signal comes when the *thread* that forked us ends, this survives
+    the JVM retiring the executor thread that started a record processor (which killed healthy
+    processors with SIGKILL, and so their whole daemon, mid-run)."""
     parent = os.getppid()
-    if prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
-        log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
-        return False
-    if os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return True
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                log.error("daemon %s is gone: record processor %s stops", parent, os.getpid())
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="nicelist-lifeline", daemon=True).start()
+    return parent
 
 
 def spawn(start: Callable[[], _T]) -> _T:

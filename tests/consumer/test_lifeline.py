@@ -22,7 +22,7 @@ from consumer import _lifeline
 from consumer.daemon import WorkerConfig, WorkerProcess
 from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
-from tests.polling import wait_until
+from tests.polling import poll, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not _lifeline.supported(), reason="PR_SET_PDEATHSIG is Linux only")
@@ -115,7 +115,7 @@ def test_a_daemon_started_from_a_passing_thread_outlives_that_thread(fake_java: 
 
 
 def test_a_processor_dies_with_its_daemon(tmp_path: Path) -> None:
-    """``python -m consumer`` ties itself to its parent: a stand-in daemon (a shell that starts it
+    """``python -m consumer`` watches its parent: a stand-in daemon (a shell that starts it
     and waits) is SIGKILLed while the processor blocks on a stdin that never closes (a FIFO it
     holds open itself), so only the parent-death signal can end it."""
     fifo, log = tmp_path / "fifo", tmp_path / "processor.log"
@@ -141,6 +141,59 @@ def test_a_processor_dies_with_its_daemon(tmp_path: Path) -> None:
         kill_all(pids)
         if shell.poll() is None:
             shell.wait(10)
+
+
+#: stands in for the JVM: starts a record processor from a thread that then ends (as the KCL's
+#: executor threads do), prints the processor's pid, and lives on until killed
+PASSING_THREAD_PARENT = """
+import pathlib, subprocess, sys, threading, time
+started = []
+def start():
+    path = pathlib.Path(sys.argv[1])
+    log = open(path, "wb")
+    started.append(subprocess.Popen([sys.executable, "-m", "consumer"], stdin=subprocess.PIPE, stderr=log))
+    deadline = time.monotonic() + 30  # the thread lives until the processor has tied itself to it
+    while b"dies with its daemon" not in path.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+thread = threading.Thread(target=start)
+thread.start()
+thread.join()
+print(started[0].pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_processor_outlives_the_thread_that_started_it(tmp_path: Path) -> None:
+    """The JVM starts record processors from executor threads it retires at will; a processor tied
+    to that thread (PR_SET_PDEATHSIG) was SIGKILLed mid-run and took its daemon down. It watches
+    its parent process instead: the thread's end leaves it running, the parent's death ends it."""
+    log = tmp_path / "processor.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NICELIST_LOG_LEVEL": "INFO"}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PASSING_THREAD_PARENT, str(log)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    pids = [parent.pid]
+    try:
+        assert parent.stdout is not None
+        processor = int(parent.stdout.readline())
+        pids.append(processor)
+        wait_until(
+            lambda: log.exists() and "dies with its daemon" in log.read_text(errors="replace"),
+            timeout_s=30,
+            what="the processor to watch its daemon",
+        )
+        # the starting thread ended (after the processor started watching) before the pid was
+        # printed; with a parent-death signal the processor would be dead by now: give it a few
+        # watch intervals to prove otherwise
+        _, died = poll(lambda: not alive(processor), bool, timeout_s=3.0, poll_s=0.2)
+        assert not died, log.read_text(errors="replace")
+        parent.kill()
+        parent.wait(10)
+        wait_until(lambda: not alive(processor), timeout_s=30, what=f"processor {processor} to die with its parent")
+    finally:
+        kill_all(pids)
+        if parent.poll() is None:
+            parent.wait(10)
 
 
 @pytest.mark.kcl
