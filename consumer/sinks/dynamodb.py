@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from foundation import clock
 from foundation.aws_errors import error_code, error_message, http_status
 from foundation.limits import DYNAMODB_MAX_STATEMENTS_PER_BATCH_EXECUTE
 
@@ -52,10 +53,6 @@ KNOWN_KIDS_MAX = 200_000
 #: INSERT -> DuplicateItem -> UPDATE -> no item -> INSERT ...: switches allowed per kid and batch
 MAX_SWITCHES = 4
 _PER_CALL = DYNAMODB_MAX_STATEMENTS_PER_BATCH_EXECUTE
-
-
-def _wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +140,7 @@ class DynamoDBSink:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
-        wall_clock_ms: Callable[[], int] = _wall_clock_ms,
+        wall_clock_ms: Callable[[], int] = clock.wall_clock_ms,
     ) -> None:
         if write_path not in WRITE_PATHS:
             raise ConfigError(f"write_path must be one of {WRITE_PATHS}, got {write_path!r}")
