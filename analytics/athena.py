@@ -161,14 +161,15 @@ TBLPROPERTIES ({extra}
 
 def statements(names: AthenaNames) -> list[Statement]:
     """Every statement, in the order to run them."""
+    return [*_tables(names), _unique_view(names), *_example_queries(names)]
+
+
+def _tables(names: AthenaNames) -> list[Statement]:
+    """The database, then the tables of the Avro events, the dead letters and the compacted Parquet."""
     archived = schemas.latest(schemas.ARCHIVED_EVENT).schema
     dead = schemas.latest(schemas.DEAD_LETTER).schema
     db = names.database
-    events = f"{db}.{names.events_table}"
-    compacted = f"{db}.{names.compacted_table}"
-    unique = f"{db}.{names.unique_view}"
-    late = names.late_after_ms
-    out = [
+    return [
         Statement(title=f"database {db}", sql=f"CREATE DATABASE IF NOT EXISTS {db}", dialect=HIVE),
         _external_table(names, names.events_table, archived, "events/", "every behaviour event the workers archived"),
         _external_table(
@@ -182,13 +183,21 @@ def statements(names: AthenaNames) -> list[Statement]:
             "closed hours of events, one row per event_id, compacted to Parquet by nicelist compact",
             parquet=True,
         ),
-        Statement(
-            title=(
-                f"view {unique}: one row per event_id (a producer re-send is a second Kinesis record; the latest "
-                "arrival is kept), each hour read from its compacted Parquet if it exists, else from the Avro"
-            ),
-            dialect=TRINO,
-            sql=f"""CREATE OR REPLACE VIEW {unique} AS
+    ]
+
+
+def _unique_view(names: AthenaNames) -> Statement:
+    """The view of one row per event, each hour read from one side (compacted Parquet or Avro)."""
+    events = f"{names.database}.{names.events_table}"
+    compacted = f"{names.database}.{names.compacted_table}"
+    unique = f"{names.database}.{names.unique_view}"
+    return Statement(
+        title=(
+            f"view {unique}: one row per event_id (a producer re-send is a second Kinesis record; the latest "
+            "arrival is kept), each hour read from its compacted Parquet if it exists, else from the Avro"
+        ),
+        dialect=TRINO,
+        sql=f"""CREATE OR REPLACE VIEW {unique} AS
 SELECT
   {_COLUMNS},
   from_unixtime(observed_at / 1000e0) AS observed_ts,
@@ -211,7 +220,15 @@ FROM (
   WHERE NOT EXISTS (SELECT 1 FROM {compacted} AS c WHERE c.dt = e.dt AND c.hour = e.hour)
 )
 WHERE copy = 1""",
-        ),
+    )
+
+
+def _example_queries(names: AthenaNames) -> list[Statement]:
+    """The example queries, each with the name ``nicelist query --example`` knows it by."""
+    db = names.database
+    unique = f"{db}.{names.unique_view}"
+    late = names.late_after_ms
+    return [
         Statement(
             title="example: naughty and nice reports per day (December)",
             name="per-day",
@@ -270,7 +287,6 @@ GROUP BY reason
 ORDER BY records DESC""",
         ),
     ]
-    return out
 
 
 def examples(names: AthenaNames) -> dict[str, Statement]:

@@ -26,6 +26,7 @@ Installed in the server process only (:func:`install`), once, after the DynamoDB
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -89,7 +90,6 @@ class Gate:
 
 def install(limiter: TableLimiter) -> Gate:
     """Route every DynamoDB write of this process through ``limiter``."""
-    from moto.core.exceptions import JsonRESTError
     from moto.dynamodb.responses import DynamoHandler
 
     from ._dynamodb_fixes import partiql_batch
@@ -97,6 +97,22 @@ def install(limiter: TableLimiter) -> Gate:
     if getattr(DynamoHandler, _PATCHED, False):
         raise RuntimeError("DynamoDB limits are already installed in this process")
     gate = Gate(limiter)
+    patch(DynamoHandler, "put_item", _guarded(gate, DynamoHandler.put_item, _put_sizes))
+    patch(DynamoHandler, "update_item", _guarded(gate, DynamoHandler.update_item, _update_sizes))
+    patch(DynamoHandler, "delete_item", _guarded(gate, DynamoHandler.delete_item, _delete_sizes))
+    patch(DynamoHandler, "batch_write_item", _batch_write_item(gate, DynamoHandler.batch_write_item))
+    patch(DynamoHandler, "create_table", _keeping_on_demand(DynamoHandler.create_table))
+    patch(DynamoHandler, "update_table", _keeping_on_demand(DynamoHandler.update_table))
+    patch(DynamoHandler, _PATCHED, True)
+    partiql_batch.set_statement_gate(gate)
+    return gate
+
+
+@functools.cache
+def _exceeded_class() -> type[Exception]:
+    """moto's JSON error for ProvisionedThroughputExceededException with ThrottlingReasons (made
+    when first needed: moto is imported in the server process only)."""
+    from moto.core.exceptions import JsonRESTError
 
     class ProvisionedThroughputExceeded(JsonRESTError):
         def __init__(self, reason: str, table_arn: str) -> None:
@@ -109,45 +125,75 @@ def install(limiter: TableLimiter) -> Gate:
                 }
             )
 
-    def key_of(table: Any, attributes: dict[str, Any]) -> dict[str, Any]:
-        return {name: attributes[name] for name in table.table_key_attrs if name in attributes}
+    return ProvisionedThroughputExceeded
 
-    def existing(handler: Any, table: Any, key: dict[str, Any]) -> dict[str, Any] | None:
-        if len(key) != len(table.table_key_attrs):
-            return None  # moto itself refuses the call
-        item = handler.dynamodb_backend.get_item(table.name, key)
-        return None if item is None else dict(item.to_json()["Attributes"])
 
-    def guarded(original: Callable[[Any], Any], sizes: Callable[[Any, Any], tuple[dict[str, Any], list[int]]]) -> Any:
-        def call(handler: Any) -> Any:
-            backend = handler.dynamodb_backend
-            table = backend.get_table(handler.body["TableName"])
-            key, item_bytes = sizes(handler, table)
-            reason = gate.admit_reason(backend, table, key, *item_bytes)
-            if reason is not None:
-                raise ProvisionedThroughputExceeded(reason, table.table_arn)
-            result = original(handler)  # a failed condition raises here, after the capacity was charged
-            gate.wrote(backend, table)
-            return result
+def throughput_exceeded(reason: str, table_arn: str) -> Exception:
+    """The error a write over capacity fails with (HTTP 400), naming the reason and the table."""
+    return _exceeded_class()(reason, table_arn)
 
-        return call
 
-    def put_sizes(handler: Any, table: Any) -> tuple[dict[str, Any], list[int]]:
-        item = handler.body["Item"]
-        key = key_of(table, item)
-        return key, [item_size(item), item_size(existing(handler, table, key))]
+# -- PutItem, UpdateItem, DeleteItem --------------------------------------------------------------
+def _key_of(table: Any, attributes: dict[str, Any]) -> dict[str, Any]:
+    return {name: attributes[name] for name in table.table_key_attrs if name in attributes}
 
-    def update_sizes(handler: Any, table: Any) -> tuple[dict[str, Any], list[int]]:
-        key = handler.body["Key"]
-        old = item_size(existing(handler, table, key))
-        added = sum(item_size({"v": v}) for v in (handler.body.get("ExpressionAttributeValues") or {}).values())
-        return key, [old, old + added]
 
-    def delete_sizes(handler: Any, table: Any) -> tuple[dict[str, Any], list[int]]:
-        key = handler.body["Key"]
-        return key, [item_size(existing(handler, table, key))]
+def _existing(handler: Any, table: Any, key: dict[str, Any]) -> dict[str, Any] | None:
+    if len(key) != len(table.table_key_attrs):
+        return None  # moto itself refuses the call
+    item = handler.dynamodb_backend.get_item(table.name, key)
+    return None if item is None else dict(item.to_json()["Attributes"])
 
-    original_batch_write = DynamoHandler.batch_write_item
+
+def _put_sizes(handler: Any, table: Any) -> tuple[dict[str, Any], list[int]]:
+    item = handler.body["Item"]
+    key = _key_of(table, item)
+    return key, [item_size(item), item_size(_existing(handler, table, key))]
+
+
+def _update_sizes(handler: Any, table: Any) -> tuple[dict[str, Any], list[int]]:
+    key = handler.body["Key"]
+    old = item_size(_existing(handler, table, key))
+    added = sum(item_size({"v": v}) for v in (handler.body.get("ExpressionAttributeValues") or {}).values())
+    return key, [old, old + added]
+
+
+def _delete_sizes(handler: Any, table: Any) -> tuple[dict[str, Any], list[int]]:
+    key = handler.body["Key"]
+    return key, [item_size(_existing(handler, table, key))]
+
+
+def _guarded(
+    gate: Gate, original: Callable[[Any], Any], sizes: Callable[[Any, Any], tuple[dict[str, Any], list[int]]]
+) -> Any:
+    """A single-item write handler that asks ``gate`` first and fails whole when over capacity."""
+
+    def call(handler: Any) -> Any:
+        backend = handler.dynamodb_backend
+        table = backend.get_table(handler.body["TableName"])
+        key, item_bytes = sizes(handler, table)
+        reason = gate.admit_reason(backend, table, key, *item_bytes)
+        if reason is not None:
+            raise throughput_exceeded(reason, table.table_arn)
+        result = original(handler)  # a failed condition raises here, after the capacity was charged
+        gate.wrote(backend, table)
+        return result
+
+    return call
+
+
+# -- BatchWriteItem -------------------------------------------------------------------------------
+def _request_sizes(handler: Any, table: Any, request: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+    if "PutRequest" in request:
+        item = request["PutRequest"]["Item"]
+        key = _key_of(table, item)
+        return key, [item_size(item), item_size(_existing(handler, table, key))]
+    key = request["DeleteRequest"]["Key"]
+    return key, [item_size(_existing(handler, table, key))]
+
+
+def _batch_write_item(gate: Gate, original: Callable[[Any], Any]) -> Any:
+    """BatchWriteItem that writes the requests ``gate`` admits and returns the others unprocessed."""
 
     def batch_write_item(handler: Any) -> Any:
         backend = handler.dynamodb_backend
@@ -158,13 +204,7 @@ def install(limiter: TableLimiter) -> Gate:
         for table_name, requests in handler.body["RequestItems"].items():
             table = backend.get_table(table_name)
             for request in requests:
-                if "PutRequest" in request:
-                    item = request["PutRequest"]["Item"]
-                    key = key_of(table, item)
-                    sizes = [item_size(item), item_size(existing(handler, table, key))]
-                else:
-                    key = request["DeleteRequest"]["Key"]
-                    sizes = [item_size(existing(handler, table, key))]
+                key, sizes = _request_sizes(handler, table, request)
                 reason = gate.admit_reason(backend, table, key, *sizes)
                 if reason is None:
                     admitted.setdefault(table_name, []).append(request)
@@ -173,34 +213,30 @@ def install(limiter: TableLimiter) -> Gate:
                     unprocessed.setdefault(table_name, []).append(request)
                     last = (reason, table.table_arn)
         if not admitted:
-            raise ProvisionedThroughputExceeded(*last)
+            raise throughput_exceeded(*last)
         handler.body["RequestItems"] = admitted
-        result = original_batch_write(handler)
-        body: dict[str, Any] = result.result  # type: ignore[assignment]
+        result = original(handler)
+        body: dict[str, Any] = result.result
         body["UnprocessedItems"] = unprocessed
         for table_name, count in written.items():
             gate.wrote(backend, backend.get_table(table_name), count)
         return result
 
-    def keeping_on_demand(original: Callable[[Any], Any]) -> Any:
-        def call(handler: Any) -> Any:
-            result = original(handler)
-            on_demand = handler.body.get("OnDemandThroughput")
-            if on_demand:
-                table = handler.dynamodb_backend.get_table(handler.body["TableName"])
-                current = dict(getattr(table, _ON_DEMAND, None) or {})
-                current.update({k: v for k, v in on_demand.items() if v is not None})
-                setattr(table, _ON_DEMAND, {k: v for k, v in current.items() if int(v) > 0})
-            return result
+    return batch_write_item
 
-        return call
 
-    patch(DynamoHandler, "put_item", guarded(DynamoHandler.put_item, put_sizes))
-    patch(DynamoHandler, "update_item", guarded(DynamoHandler.update_item, update_sizes))
-    patch(DynamoHandler, "delete_item", guarded(DynamoHandler.delete_item, delete_sizes))
-    patch(DynamoHandler, "batch_write_item", batch_write_item)
-    patch(DynamoHandler, "create_table", keeping_on_demand(DynamoHandler.create_table))
-    patch(DynamoHandler, "update_table", keeping_on_demand(DynamoHandler.update_table))
-    patch(DynamoHandler, _PATCHED, True)
-    partiql_batch.set_statement_gate(gate)
-    return gate
+# -- CreateTable, UpdateTable ---------------------------------------------------------------------
+def _keeping_on_demand(original: Callable[[Any], Any]) -> Any:
+    """CreateTable/UpdateTable that keep the request's OnDemandThroughput on the table."""
+
+    def call(handler: Any) -> Any:
+        result = original(handler)
+        on_demand = handler.body.get("OnDemandThroughput")
+        if on_demand:
+            table = handler.dynamodb_backend.get_table(handler.body["TableName"])
+            current = dict(getattr(table, _ON_DEMAND, None) or {})
+            current.update({k: v for k, v in on_demand.items() if v is not None})
+            setattr(table, _ON_DEMAND, {k: v for k, v in current.items() if int(v) > 0})
+        return result
+
+    return call

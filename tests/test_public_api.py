@@ -22,6 +22,7 @@ PUBLIC = (
     "admin.reshard",
     "admin.autoscale",
     "admin.dead_letters",
+    "admin.provision",
     "loadgen",
     "reconcile",
     "analytics",

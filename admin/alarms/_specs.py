@@ -154,10 +154,41 @@ def topic_name(names: PipelineNames) -> str:
     return f"{names.application}-alarms"
 
 
+#: the order alarm_specs lists the alarms in (by name after the application's): the order
+#: ``nicelist alarms`` shows and applies them and the template declares them; a new alarm goes last
+_ORDER = (
+    "iterator-age",
+    "millis-behind-latest",
+    "stream-write-throttled",
+    "dynamodb-throttled",
+    "table-write-throttle-events",
+    "dead-letters",
+    "processor-stopped",
+    "producer-spool-growing",
+    "heartbeat",
+    "records-unread",
+    "producer-spool-events-lost",
+)
+
+
 def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
-    """Every alarm of a deployment with these names; each alarm's name starts with the application's
-    (the admin policy allows ``alarm:<application>-*``)."""
-    app = ((m.APPLICATION, names.application),)
+    """Every alarm of a deployment with these names, in ``_ORDER``; each alarm's name starts with
+    the application's (the admin policy allows ``alarm:<application>-*``)."""
+    specs = [
+        *_stream_alarms(names),
+        *_worker_alarms(names),
+        *_dynamodb_alarms(names),
+        *_producer_alarms(names),
+        *_silence_alarms(names),
+    ]
+    rank = {f"{names.application}-{suffix}": i for i, suffix in enumerate(_ORDER)}
+    if sorted(spec.name for spec in specs) != sorted(rank):  # a programming error: say which alarm
+        raise RuntimeError(f"_ORDER and the alarm groups disagree: {sorted({s.name for s in specs} ^ set(rank))}")
+    return sorted(specs, key=lambda spec: rank[spec.name])
+
+
+def _stream_alarms(names: PipelineNames) -> list[AlarmSpec]:
+    """The stream's own health, as AWS/Kinesis reports it: lag of its readers, throttled puts."""
     stream = (("StreamName", names.stream),)
     return [
         AlarmSpec(
@@ -173,18 +204,6 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             "(worker-heartbeat and records-unread catch that)",
         ),
         AlarmSpec(
-            name=f"{names.application}-millis-behind-latest",
-            reason="a processor is over 5 min behind its shard's tip for 5 min: that shard's kids go stale",
-            namespace=m.NAMESPACE,
-            metric=m.MILLIS_BEHIND_LATEST.name,
-            dimensions=app,
-            statistic="Maximum",
-            threshold=5 * 60_000,
-            treat_missing_data="ignore",
-            missing_data_reason="sent only with records: an idle shard sends none, and a dead processor must not "
-            "clear the alarm (worker-heartbeat catches that)",
-        ),
-        AlarmSpec(
             name=f"{names.application}-stream-write-throttled",
             reason="puts throttled every minute for 5 min: producers are spooling, the stream needs shards",
             namespace=KINESIS,
@@ -195,30 +214,24 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             treat_missing_data="notBreaching",
             missing_data_reason="no puts in a minute, no throttling in it",
         ),
+    ]
+
+
+def _worker_alarms(names: PipelineNames) -> list[AlarmSpec]:
+    """What the record processors report: how far behind they are, dead letters, a stop."""
+    app = ((m.APPLICATION, names.application),)
+    return [
         AlarmSpec(
-            name=f"{names.application}-dynamodb-throttled",
-            reason="kid-table writes throttled in 3 of 5 min: workers slow down and may give up (exit 70)",
+            name=f"{names.application}-millis-behind-latest",
+            reason="a processor is over 5 min behind its shard's tip for 5 min: that shard's kids go stale",
             namespace=m.NAMESPACE,
-            metric=m.DYNAMODB_THROTTLES.name,
+            metric=m.MILLIS_BEHIND_LATEST.name,
             dimensions=app,
-            statistic="Sum",
-            threshold=0,
-            datapoints=3,
-            treat_missing_data="notBreaching",
-            missing_data_reason="processors send 0 every minute; none at all means none runs: worker-heartbeat's alarm",
-        ),
-        AlarmSpec(
-            name=f"{names.application}-table-write-throttle-events",
-            reason="DynamoDB itself reports write throttling on the kid table in 3 of 5 min",
-            namespace=DYNAMODB,
-            metric="WriteThrottleEvents",
-            dimensions=(("TableName", names.table),),
-            statistic="Sum",
-            threshold=0,
-            datapoints=3,
+            statistic="Maximum",
+            threshold=5 * 60_000,
             treat_missing_data="ignore",
-            missing_data_reason="CloudWatch ignores missing data for AWS/DynamoDB metrics whatever is set "
-            "(PutMetricAlarm API reference): say so",
+            missing_data_reason="sent only with records: an idle shard sends none, and a dead processor must not "
+            "clear the alarm (worker-heartbeat catches that)",
         ),
         AlarmSpec(
             name=f"{names.application}-dead-letters",
@@ -246,6 +259,44 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             treat_missing_data="notBreaching",
             missing_data_reason="running processors send 0; a stop is sent before the exit, so silence is no stop",
         ),
+    ]
+
+
+def _dynamodb_alarms(names: PipelineNames) -> list[AlarmSpec]:
+    """Throttled writes to the kid table, as the processors and DynamoDB itself see them."""
+    app = ((m.APPLICATION, names.application),)
+    return [
+        AlarmSpec(
+            name=f"{names.application}-dynamodb-throttled",
+            reason="kid-table writes throttled in 3 of 5 min: workers slow down and may give up (exit 70)",
+            namespace=m.NAMESPACE,
+            metric=m.DYNAMODB_THROTTLES.name,
+            dimensions=app,
+            statistic="Sum",
+            threshold=0,
+            datapoints=3,
+            treat_missing_data="notBreaching",
+            missing_data_reason="processors send 0 every minute; none at all means none runs: worker-heartbeat's alarm",
+        ),
+        AlarmSpec(
+            name=f"{names.application}-table-write-throttle-events",
+            reason="DynamoDB itself reports write throttling on the kid table in 3 of 5 min",
+            namespace=DYNAMODB,
+            metric="WriteThrottleEvents",
+            dimensions=(("TableName", names.table),),
+            statistic="Sum",
+            threshold=0,
+            datapoints=3,
+            treat_missing_data="ignore",
+            missing_data_reason="CloudWatch ignores missing data for AWS/DynamoDB metrics whatever is set "
+            "(PutMetricAlarm API reference): say so",
+        ),
+    ]
+
+
+def _producer_alarms(names: PipelineNames) -> list[AlarmSpec]:
+    """What the producers report about their spools: growing, or events lost in them."""
+    return [
         AlarmSpec(
             name=f"{names.application}-producer-spool-growing",
             reason="a producer's spool holds over 64 MiB for 5 min: Kinesis does not take the load, disks fill",
@@ -257,6 +308,27 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             treat_missing_data="notBreaching",
             missing_data_reason="producers publish only when asked to (metrics_interval_s): no producer, no spool",
         ),
+        AlarmSpec(
+            name=f"{names.application}-producer-spool-events-lost",
+            reason="a producer found damaged events in its spool at start: they are gone (its log names the file)",
+            namespace=m.NAMESPACE,
+            metric=m.PRODUCER_SPOOL_EVENTS_LOST.name,
+            dimensions=((m.STREAM, names.stream),),
+            statistic="Sum",
+            threshold=0,
+            evaluation_periods=1,
+            datapoints=1,
+            treat_missing_data="notBreaching",
+            missing_data_reason="a producer publishes only while it runs: no producer, no loss to report",
+        ),
+    ]
+
+
+def _silence_alarms(names: PipelineNames) -> list[AlarmSpec]:
+    """Silence as an alarm: no heartbeat from any processor, records arriving that nobody reads."""
+    app = ((m.APPLICATION, names.application),)
+    stream = (("StreamName", names.stream),)
+    return [
         AlarmSpec(
             name=f"{names.application}-heartbeat",
             reason="no record processor sent its once-a-minute heartbeat for 3 min: every worker is down or cut off",
@@ -286,19 +358,6 @@ def alarm_specs(names: PipelineNames) -> list[AlarmSpec]:
             datapoints=3,
             treat_missing_data="notBreaching",
             missing_data_reason="no IncomingRecords datapoint: nothing arrived to read; no reads at all is FILLed as 0",
-        ),
-        AlarmSpec(
-            name=f"{names.application}-producer-spool-events-lost",
-            reason="a producer found damaged events in its spool at start: they are gone (its log names the file)",
-            namespace=m.NAMESPACE,
-            metric=m.PRODUCER_SPOOL_EVENTS_LOST.name,
-            dimensions=((m.STREAM, names.stream),),
-            statistic="Sum",
-            threshold=0,
-            evaluation_periods=1,
-            datapoints=1,
-            treat_missing_data="notBreaching",
-            missing_data_reason="a producer publishes only while it runs: no producer, no loss to report",
         ),
     ]
 

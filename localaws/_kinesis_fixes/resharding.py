@@ -41,107 +41,131 @@ def _close(shard: Any, now: float) -> None:
     shard.closed_at = now
 
 
-def apply() -> None:
-    from moto.kinesis.exceptions import InvalidArgumentError, StreamCannotBeUpdatedError
-    from moto.kinesis.models import Shard, Stream
+def _not_eligible(stream: Any, shard: Any) -> Exception:
+    from moto.kinesis.exceptions import InvalidArgumentError
 
-    if getattr(Stream, _PATCHED, False):
-        return
-    original_shard_init = Shard.__init__
+    return InvalidArgumentError(
+        f"Shard {shard.shard_id} in stream {stream.stream_name} under account {stream.account_id} has already "
+        "been merged or split, and thus is not eligible for merging or splitting."
+    )
+
+
+def _with_times(original_init: Any) -> Any:
+    """Shard.__init__ that also notes when the shard was created (and that it is not closed)."""
 
     def shard_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_shard_init(self, *args, **kwargs)
+        original_init(self, *args, **kwargs)
         self.created_at = time.time()
         self.closed_at = None
 
-    def split_shard(self: Any, shard_to_split: str, new_starting_hash_key: str) -> None:
-        shard = self.shards[shard_to_split]
-        new_start = int(new_starting_hash_key)
-        if not shard.is_open:
-            raise InvalidArgumentError(
-                f"Shard {shard.shard_id} in stream {self.stream_name} under account {self.account_id} has already "
-                "been merged or split, and thus is not eligible for merging or splitting."
-            )
-        if not shard.starting_hash < new_start <= shard.ending_hash:
-            raise InvalidArgumentError(
-                f"NewStartingHashKey {new_start} used in SplitShard() on shard {shard_to_split} in stream "
-                f"{self.stream_name} under account {self.account_id} is not both greater than one plus the "
-                f"shard's StartingHashKey {shard.starting_hash} and less than the shard's EndingHashKey "
-                f"{shard.ending_hash}."
-            )
-        index = _next_shard_index(self)
-        lower = Shard(index, starting_hash=shard.starting_hash, ending_hash=new_start - 1, parent=shard.shard_id)
-        upper = Shard(index + 1, starting_hash=new_start, ending_hash=shard.ending_hash, parent=shard.shard_id)
-        _close(shard, time.time())
-        self.shards[lower.shard_id] = lower
-        self.shards[upper.shard_id] = upper
-        self.shard_count = _open_count(self)
+    return shard_init
 
-    def merge_shards(self: Any, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
-        first = self.shards[shard_to_merge]
-        second = self.shards[adjacent_shard_to_merge]
-        for shard in (first, second):
-            if not shard.is_open:
-                raise InvalidArgumentError(
-                    f"Shard {shard.shard_id} in stream {self.stream_name} under account {self.account_id} has "
-                    "already been merged or split, and thus is not eligible for merging or splitting."
-                )
-        if first.ending_hash + 1 != second.starting_hash and second.ending_hash + 1 != first.starting_hash:
-            raise InvalidArgumentError(
-                f"Shard {adjacent_shard_to_merge} in stream {self.stream_name} under account {self.account_id} is "
-                f"not adjacent to shard {shard_to_merge}."
-            )
-        merged = Shard(
-            _next_shard_index(self),
-            starting_hash=min(first.starting_hash, second.starting_hash),
-            ending_hash=max(first.ending_hash, second.ending_hash),
-            parent=first.shard_id,
-            adjacent_parent=second.shard_id,
+
+def split_shard(self: Any, shard_to_split: str, new_starting_hash_key: str) -> None:
+    """Stream.split_shard: two children with the parent's lineage; the parent closes, keeping its records."""
+    from moto.kinesis.exceptions import InvalidArgumentError
+    from moto.kinesis.models import Shard
+
+    shard = self.shards[shard_to_split]
+    new_start = int(new_starting_hash_key)
+    if not shard.is_open:
+        raise _not_eligible(self, shard)
+    if not shard.starting_hash < new_start <= shard.ending_hash:
+        raise InvalidArgumentError(
+            f"NewStartingHashKey {new_start} used in SplitShard() on shard {shard_to_split} in stream "
+            f"{self.stream_name} under account {self.account_id} is not both greater than one plus the "
+            f"shard's StartingHashKey {shard.starting_hash} and less than the shard's EndingHashKey "
+            f"{shard.ending_hash}."
         )
-        now = time.time()
-        _close(first, now)
-        _close(second, now)
-        self.shards[merged.shard_id] = merged
-        self.shard_count = _open_count(self)
+    index = _next_shard_index(self)
+    lower = Shard(index, starting_hash=shard.starting_hash, ending_hash=new_start - 1, parent=shard.shard_id)
+    upper = Shard(index + 1, starting_hash=new_start, ending_hash=shard.ending_hash, parent=shard.shard_id)
+    _close(shard, time.time())
+    self.shards[lower.shard_id] = lower
+    self.shards[upper.shard_id] = upper
+    self.shard_count = _open_count(self)
 
-    def update_shard_count(self: Any, target_shard_count: int) -> None:
-        if self.stream_mode.get("StreamMode", "") == "ON_DEMAND":
-            raise StreamCannotBeUpdatedError(stream_name=self.stream_name, account_id=self.account_id)
-        current = _open_count(self)
-        target = int(target_shard_count)
-        if not 1 <= target <= UPDATE_SHARD_COUNT_MAX_SHARDS:
-            raise InvalidArgumentError(f"TargetShardCount {target} must be 1..{UPDATE_SHARD_COUNT_MAX_SHARDS}.")
-        if target > current * UPDATE_SHARD_COUNT_MAX_FACTOR or target * UPDATE_SHARD_COUNT_MAX_FACTOR < current:
-            raise InvalidArgumentError(
-                f"UpdateShardCount of stream {self.stream_name} under account {self.account_id} from {current} to "
-                f"{target} shards: the target must be at most double and at least half the open shard count."
+
+def merge_shards(self: Any, shard_to_merge: str, adjacent_shard_to_merge: str) -> None:
+    """Stream.merge_shards: two open adjacent shards only; both close, keeping their records."""
+    from moto.kinesis.exceptions import InvalidArgumentError
+    from moto.kinesis.models import Shard
+
+    first = self.shards[shard_to_merge]
+    second = self.shards[adjacent_shard_to_merge]
+    for shard in (first, second):
+        if not shard.is_open:
+            raise _not_eligible(self, shard)
+    if first.ending_hash + 1 != second.starting_hash and second.ending_hash + 1 != first.starting_hash:
+        raise InvalidArgumentError(
+            f"Shard {adjacent_shard_to_merge} in stream {self.stream_name} under account {self.account_id} is "
+            f"not adjacent to shard {shard_to_merge}."
+        )
+    merged = Shard(
+        _next_shard_index(self),
+        starting_hash=min(first.starting_hash, second.starting_hash),
+        ending_hash=max(first.ending_hash, second.ending_hash),
+        parent=first.shard_id,
+        adjacent_parent=second.shard_id,
+    )
+    now = time.time()
+    _close(first, now)
+    _close(second, now)
+    self.shards[merged.shard_id] = merged
+    self.shard_count = _open_count(self)
+
+
+def update_shard_count(self: Any, target_shard_count: int) -> None:
+    """Stream.update_shard_count (UNIFORM_SCALING): split at the target boundaries, then merge."""
+    from moto.kinesis.exceptions import InvalidArgumentError, StreamCannotBeUpdatedError
+
+    if self.stream_mode.get("StreamMode", "") == "ON_DEMAND":
+        raise StreamCannotBeUpdatedError(stream_name=self.stream_name, account_id=self.account_id)
+    current = _open_count(self)
+    target = int(target_shard_count)
+    if not 1 <= target <= UPDATE_SHARD_COUNT_MAX_SHARDS:
+        raise InvalidArgumentError(f"TargetShardCount {target} must be 1..{UPDATE_SHARD_COUNT_MAX_SHARDS}.")
+    if target > current * UPDATE_SHARD_COUNT_MAX_FACTOR or target * UPDATE_SHARD_COUNT_MAX_FACTOR < current:
+        raise InvalidArgumentError(
+            f"UpdateShardCount of stream {self.stream_name} under account {self.account_id} from {current} to "
+            f"{target} shards: the target must be at most double and at least half the open shard count."
+        )
+    ranges = uniform_ranges(target)
+    for low, _ in ranges[1:]:  # first cut at every target boundary...
+        holder = next(s for s in self.shards.values() if s.is_open and s.starting_hash <= low <= s.ending_hash)
+        if holder.starting_hash < low:
+            self.split_shard(holder.shard_id, str(low))
+    for low, high in ranges:  # ...then join the pieces inside each target range
+        while True:
+            inside = sorted(
+                (s for s in self.shards.values() if s.is_open and low <= s.starting_hash and s.ending_hash <= high),
+                key=lambda s: s.starting_hash,
             )
-        ranges = uniform_ranges(target)
-        for low, _ in ranges[1:]:  # first cut at every target boundary...
-            holder = next(s for s in self.shards.values() if s.is_open and s.starting_hash <= low <= s.ending_hash)
-            if holder.starting_hash < low:
-                self.split_shard(holder.shard_id, str(low))
-        for low, high in ranges:  # ...then join the pieces inside each target range
-            while True:
-                inside = sorted(
-                    (s for s in self.shards.values() if s.is_open and low <= s.starting_hash and s.ending_hash <= high),
-                    key=lambda s: s.starting_hash,
-                )
-                if len(inside) < 2:
-                    break
-                self.merge_shards(inside[0].shard_id, inside[1].shard_id)
-        self.shard_count = _open_count(self)
+            if len(inside) < 2:
+                break
+            self.merge_shards(inside[0].shard_id, inside[1].shard_id)
+    self.shard_count = _open_count(self)
 
-    original_summary = Stream.to_json_summary
+
+def _with_open_count(original_summary: Any) -> Any:
+    """Stream.to_json_summary with OpenShardCount filled in."""
 
     def to_json_summary(self: Any) -> dict[str, Any]:
         summary: dict[str, Any] = original_summary(self)
         summary["StreamDescriptionSummary"]["OpenShardCount"] = _open_count(self)
         return summary
 
-    patch(Shard, "__init__", shard_init)
+    return to_json_summary
+
+
+def apply() -> None:
+    from moto.kinesis.models import Shard, Stream
+
+    if getattr(Stream, _PATCHED, False):
+        return
+    patch(Shard, "__init__", _with_times(Shard.__init__))
     patch(Stream, "split_shard", split_shard)
     patch(Stream, "merge_shards", merge_shards)
     patch(Stream, "update_shard_count", update_shard_count)
-    patch(Stream, "to_json_summary", to_json_summary)
+    patch(Stream, "to_json_summary", _with_open_count(Stream.to_json_summary))
     patch(Stream, _PATCHED, True)
