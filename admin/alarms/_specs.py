@@ -147,6 +147,8 @@ class AlarmSpec:
 
 #: ids of records-unread's metrics in its expression
 _INCOMING, _READ = "incoming", "read"
+#: ids of dynamodb-throttled's metrics: throttled calls (botocore's view) and throttled statements
+_CALLS, _STATEMENTS = "calls", "statements"
 
 
 def topic_name(names: PipelineNames) -> str:
@@ -268,11 +270,21 @@ def _dynamodb_alarms(names: PipelineNames) -> list[AlarmSpec]:
     return [
         AlarmSpec(
             name=f"{names.application}-dynamodb-throttled",
-            reason="kid-table writes throttled in 3 of 5 min: workers slow down and may give up (exit 70)",
-            namespace=m.NAMESPACE,
-            metric=m.DYNAMODB_THROTTLES.name,
-            dimensions=app,
-            statistic="Sum",
+            reason="kid-table writes throttled (whole calls or single statements) in 3 of 5 min: workers slow "
+            "down and wait it out (they never give up on throttling alone)",
+            expression=f"FILL({_CALLS}, 0) + FILL({_STATEMENTS}, 0)",
+            inputs=(
+                MathInput(
+                    id=_CALLS, namespace=m.NAMESPACE, metric=m.DYNAMODB_THROTTLES.name, dimensions=app, statistic="Sum"
+                ),
+                MathInput(
+                    id=_STATEMENTS,
+                    namespace=m.NAMESPACE,
+                    metric=m.DYNAMODB_THROTTLED_STATEMENTS.name,
+                    dimensions=app,
+                    statistic="Sum",
+                ),
+            ),
             threshold=0,
             datapoints=3,
             treat_missing_data="notBreaching",

@@ -28,12 +28,14 @@ def test_every_alarm_watches_a_metric_that_is_published() -> None:
 
 
 def test_alarms_cover_the_december_23rd_failures() -> None:
-    watched = {spec.metric for spec in alarm_specs(NAMES)}
+    specs = alarm_specs(NAMES)
+    watched = {spec.metric for spec in specs} | {i.metric for spec in specs for i in spec.inputs}
     assert {
         "GetRecords.IteratorAgeMilliseconds",
         m.MILLIS_BEHIND_LATEST.name,
         "WriteProvisionedThroughputExceeded",
         m.DYNAMODB_THROTTLES.name,
+        m.DYNAMODB_THROTTLED_STATEMENTS.name,
         m.DEAD_LETTERS.name,
         m.PROCESSOR_STOPPED.name,
         m.PRODUCER_SPOOL_BYTES.name,
@@ -139,7 +141,7 @@ def test_every_alarm_states_its_missing_data_choice_and_silence_pages(capsys: py
     breaching = [a for a in shown if a["TreatMissingData"] == "breaching"]
     assert [a["MetricName"] for a in breaching] == [m.WORKER_HEARTBEAT.name]
     assert all("missing data: " in a["AlarmDescription"] for a in shown)
-    unread = next(a for a in shown if "Metrics" in a)  # records-unread: metric math, no single metric
+    unread = next(a for a in shown if a["AlarmName"].endswith("-records-unread"))  # metric math
     assert {q["Id"] for q in unread["Metrics"]} == {"incoming", "read", "e1"} and "MetricName" not in unread
     with pytest.raises(ValueError):  # one metric or an expression, not both, not neither
         replace(specs[0], expression="m1")
