@@ -13,234 +13,31 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from foundation.aws_errors import error_code
-from foundation.errors import ConfigError
 from foundation.polling import PollTimeout, poll, wait_until
 from foundation.progress import Progress
 from foundation.settings import AwsSettings, PipelineNames
-from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally, Population, SpikeShape
+from loadgen import ElfFleet, FleetConfig, LoadPlan, LoadTally
 from reconcile import ReconcileReport, reconcile
 
 from ._analytics import EXAMPLE as ANALYTICS_EXAMPLE
 from ._analytics import analytics_lines
 from ._errors import CaughtUpTimeout, DemoError
 from ._metrics import WORKER_METRICS_ENV, read_worker_metrics, status_screen
+from ._model import DemoConfig, DemoProbe, DemoSummary
+from ._reshard import MidRunReshard
 from ._watch import ArchiveWatcher
+from ._workers import DemoWorkers, leases_owned
 
 log = logging.getLogger(__name__)
-
-#: With leaseAssignmentIntervalMillis at 2 s (properties/local.properties), KCL 3's variance-based
-#: rebalancing moved leases back and forth between the two workers every few seconds; with moto,
-#: runs ended with a child shard owned by a worker that no longer processed it. The demo keeps
-#: the initial assignment (new child shards are still assigned) and does not rebalance.
-DEMO_WORKER_PROPERTIES = {"varianceBalancingFrequency": "1000000"}
-#: a worker that died is restarted (as its supervisor would) at most this many times
-MAX_WORKER_RESTARTS = 3
-
-
-@dataclass(frozen=True, kw_only=True)
-class DemoConfig:
-    population: Population = field(default_factory=lambda: Population(kids=2_000, elves=4))
-    shape: SpikeShape = field(default_factory=SpikeShape)
-    seed: int = 23
-    shards: int = 4
-    workers: int = 2
-    #: open shards after the mid-run reshard; None: twice ``shards``; 0: no reshard
-    reshard_to: int | None = None
-    #: share of the events accepted when the reshard starts; None: when the spike starts
-    reshard_at: float | None = None
-    names: PipelineNames = field(default_factory=PipelineNames)
-    #: None: start the embedded local AWS; otherwise use these settings (LocalStack, AWS)
-    aws: AwsSettings | None = None
-    #: logs, spools and worker files; None: a temporary directory, removed after a clean run
-    work_dir: Path | None = None
-    workers_ready_timeout_s: float = 240.0
-    catch_up_timeout_s: float = 300.0
-    flush_timeout_s: float = 120.0
-    #: archive files close this soon, so the archive catches up quickly at the end
-    archive_max_file_age_s: float = 3.0
-    #: extra environment for the workers and their record processors
-    worker_env: Mapping[str, str] = field(default_factory=dict)
-    #: undecodable records a broken elf app puts on the stream (plain PutRecords): each must end
-    #: up in the bucket's dead-letter/ prefix, one object per record
-    garbage_records: int = 3
-    #: the workers' (KCL and record processors') log level; logs go to the work directory
-    worker_log_level: str = "INFO"
-    #: KCL properties for the demo's workers, over the template's
-    worker_properties: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_WORKER_PROPERTIES))
-    poll_interval_s: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.shards < 1:
-            raise ConfigError("shards", "need at least one shard")
-        if self.workers < 1:
-            raise ConfigError("workers", "need at least one worker")
-        if self.reshard_to is not None and self.reshard_to < 0:
-            raise ConfigError("reshard_to", "must be >= 0 (0: no reshard)")
-        if self.garbage_records < 0:
-            raise ConfigError("garbage_records", "must be >= 0")
-        if self.reshard_at is not None and not 0.0 <= self.reshard_at <= 1.0:
-            raise ConfigError("reshard_at", "must be between 0 and 1")
-        for name in ("workers_ready_timeout_s", "catch_up_timeout_s", "flush_timeout_s", "archive_max_file_age_s"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(name, "must be positive")
-
-    @property
-    def reshard_target(self) -> int:
-        return self.shards * 2 if self.reshard_to is None else self.reshard_to
-
-    @property
-    def reshard_after_events(self) -> int:
-        share = self.shape.spike_start if self.reshard_at is None else self.reshard_at
-        return round(self.shape.events * share)
-
-
-@dataclass(frozen=True)
-class DemoProbe:
-    """What an observer of a running demo may look at (``run_demo(on_tick=...)``), once per poll."""
-
-    phase: str  # "producing" or "catching-up"
-    tally: LoadTally
-    watcher: ArchiveWatcher
-    fleet: ElfFleet
-
-
-@dataclass(kw_only=True)
-class DemoSummary:
-    planned: int = 0
-    accepted: int = 0
-    delivered: int = 0
-    failed: int = 0
-    undelivered: int = 0
-    archived_rows: int = 0
-    archived_events: int = 0
-    #: delivered events missing from the archive when the demo gave up waiting
-    lost: int = 0
-    lost_samples: list[str] = field(default_factory=list)
-    dead_letters: int = 0
-    garbage_sent: int = 0
-    produce_s: float = 0.0
-    #: first put() until the archive held every delivered event
-    pipeline_s: float = 0.0
-    reshard: str = "not run"
-    reshard_ok: bool = True
-    worker_restarts: int = 0
-    report: ReconcileReport | None = None
-    work_dir: Path | None = None
-    interrupted: bool = False
-    #: what the workers published to CloudWatch (demo/_metrics.py SHOWN labels)
-    worker_metrics: dict[str, float | None] = field(default_factory=dict)
-    #: compaction and one example query's answer, as summary lines
-    analytics: list[str] = field(default_factory=list)
-
-    @property
-    def events_per_s(self) -> float:
-        return self.delivered / self.pipeline_s if self.pipeline_s > 0 else 0.0
-
-    @property
-    def ok(self) -> bool:
-        """Nothing lost: every accepted event delivered and archived, the table agrees."""
-        return (
-            not self.interrupted
-            and self.failed == 0
-            and self.undelivered == 0
-            and self.lost == 0
-            and self.delivered == self.planned
-            and self.dead_letters == self.garbage_sent
-            and self.reshard_ok
-            and self.report is not None
-            and self.report.ok
-        )
-
-
-class _Workers:
-    """The KCL workers, restarted when one dies, stopped (by PID) at the end."""
-
-    def __init__(self, make_config: Callable[[int], Any]) -> None:
-        from consumer.daemon import WorkerProcess
-
-        self._start = WorkerProcess.start
-        self._make_config = make_config
-        self.processes: list[Any] = []
-        self.restarts = 0
-
-    def _launch(self, index: int) -> Any:
-        """Start worker ``index`` with Ctrl-C and SIGTERM deferred until it is on the list that
-        :meth:`stop` walks, so an interrupt can never leave a worker nobody stops. (Deferred by
-        a Python handler, not a signal mask: a mask would be inherited by the JVM.)"""
-        deferred: list[int] = []
-        previous: dict[int, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                previous[signum] = signal.signal(signum, lambda signum, frame: deferred.append(signum))
-        try:
-            process = self._start(self._make_config(index))
-            if index < len(self.processes):
-                self.processes[index] = process
-            else:
-                self.processes.append(process)
-            return process
-        finally:
-            for held, handler in previous.items():
-                signal.signal(held, handler)
-            if deferred:
-                raise KeyboardInterrupt
-
-    def start(self, count: int) -> None:
-        for index in range(count):
-            self._launch(index)
-
-    def supervise(self) -> None:
-        for index, process in enumerate(self.processes):
-            status = process.poll()
-            if status is None:
-                continue
-            if self.restarts >= MAX_WORKER_RESTARTS * len(self.processes):
-                raise DemoError(f"worker {index} exited with status {status} and was restarted too often")
-            log.warning("worker %s (pid %s) exited with status %s; restarting it", index, process.pid, status)
-            self.restarts += 1
-            self._launch(index)
-
-    def stop(self) -> None:
-        """SIGTERM every worker at once (each drains and checkpoints), SIGKILL any that linger."""
-
-        def stop_one(process: Any) -> None:
-            try:
-                process.stop(timeout=30)
-            except Exception:
-                log.exception("stopping worker pid %s failed", process.pid)
-
-        threads = [threading.Thread(target=stop_one, args=(p,), name=f"stop-{p.pid}") for p in self.processes]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-
-def _leases_owned(dynamodb: Any, lease_table: str) -> int:
-    """How many leases of the KCL application have an owner (0 while the table does not exist)."""
-    owned = 0
-    try:
-        for page in dynamodb.get_paginator("scan").paginate(TableName=lease_table):
-            owned += sum(1 for item in page.get("Items", ()) if "leaseOwner" in item and "checkpoint" in item)
-    except ClientError as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return 0
-        raise
-    return owned
 
 
 def _put_garbage(kinesis: Any, stream: str, count: int) -> int:
@@ -341,14 +138,14 @@ def run_demo(
                 )
 
             say(f"starting {config.workers} KCL workers (logs in {work_dir}); the KCL's cold start takes 20-40 s")
-            workers = _Workers(worker_config)
+            workers = DemoWorkers(worker_config)
             cleanup.callback(workers.stop)
             workers.start(config.workers)
             open_shards = _open_shards(kinesis, names.stream)
             leases = progress.bar("leases", open_shards)
 
             def leases_ready() -> bool:
-                owned = _leases_owned(dynamodb, names.application)
+                owned = leases_owned(dynamodb, names.application)
                 leases.set(owned)
                 return owned >= open_shards
 
@@ -388,7 +185,8 @@ def run_demo(
             )
             cleanup.callback(fleet.close, 0)
             cleanup.callback(stop.set)  # runs first: the elves stop offering events before the close
-            reshard = _Reshard(kinesis, names.stream, config.reshard_target, say) if config.reshard_target else None
+            target = config.reshard_target
+            reshard = MidRunReshard(kinesis, names.stream, target, say) if target else None
             started, started_at = time.monotonic(), datetime.now(UTC)
             fleet.start(plan, stop)
             if config.garbage_records:
@@ -476,44 +274,3 @@ def _reconcile_until_agreed(s3: Any, dynamodb: Any, names: PipelineNames, config
         poll_s=config.poll_interval_s,
     )
     return report
-
-
-class _Reshard:
-    """The mid-run reshard, on its own thread so the elves and the progress keep going."""
-
-    def __init__(self, kinesis: Any, stream: str, target: int, say: Callable[[str], None]) -> None:
-        self._kinesis = kinesis
-        self._stream = stream
-        self._target = target
-        self._say = say
-        self._thread = threading.Thread(target=self._run, name="reshard", daemon=True)
-        self._result: str | None = None
-        self._error: BaseException | None = None
-        self.started = False
-
-    def start(self) -> None:
-        self.started = True
-        self._say(f"resharding {self._stream} to {self._target} open shards (the spike playbook)")
-        self._thread.start()
-
-    def _run(self) -> None:
-        from admin.reshard import scale
-
-        began = time.monotonic()
-        try:
-            result = scale(self._kinesis, self._stream, self._target, progress=lambda line: log.info("%s", line))
-            steps = len(result.completed)
-            self._result = f"{self._target} open shards in {steps} steps, {time.monotonic() - began:.1f} s"
-        except Exception as exc:
-            log.exception("reshard failed")
-            self._error = exc
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    def outcome(self) -> tuple[str, bool]:
-        if self._thread.is_alive():
-            return "still running", False
-        if self._error is not None:
-            return f"FAILED: {type(self._error).__name__}: {self._error}", False
-        return self._result or "not run", self._result is not None
