@@ -1,6 +1,7 @@
 """The demo: the whole pipeline on one machine through a December-23rd spike.
 
-- ``_run``: orchestration (stack, provision, workers, elf fleet, reshard, reconcile)
+- ``_run``: ``run_demo``, the phases in order; ``_phases``: the phases on one run object (stack,
+  provision, workers, elf fleet, reshard, catch-up, reconcile, report)
 - ``_model``: its settings and summary; ``_workers``: the KCL workers; ``_reshard``: the mid-run reshard
 - ``_watch``: archive progress; ``_summary``: the closing report
 - ``_december``: the December rehearsal (limits mode, spike, autoscaler); ``_report``: its HTML
