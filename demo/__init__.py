@@ -1,6 +1,8 @@
 """The demo: the whole pipeline on one machine through a December-23rd spike.
 
-- ``_run``: orchestration (stack, provision, workers, elf fleet, reshard, reconcile)
+- ``_run``: ``run_demo``, the phases in order; ``_phases``: the phases on one run object (stack,
+  provision, workers, elf fleet, reshard, catch-up, reconcile, report)
+- ``_model``: its settings and summary; ``_workers``: the KCL workers; ``_reshard``: the mid-run reshard
 - ``_watch``: archive progress; ``_summary``: the closing report
 - ``_december``: the December rehearsal (limits mode, spike, autoscaler); ``_report``: its HTML
 """
@@ -10,7 +12,8 @@ import logging
 from ._december import run_december
 from ._december_model import DecemberConfig, DecemberSummary, describe_december, with_demo
 from ._errors import CaughtUpTimeout, DemoError
-from ._run import DEMO_WORKER_PROPERTIES, DemoConfig, DemoProbe, DemoSummary, run_demo
+from ._model import DEMO_WORKER_PROPERTIES, DemoConfig, DemoProbe, DemoSummary
+from ._run import run_demo
 from ._summary import describe_demo
 from ._watch import ArchiveWatcher
 

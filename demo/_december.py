@@ -29,14 +29,16 @@ from ._december_model import (
     Sample,
 )
 from ._errors import DemoError
+from ._model import DemoProbe
+from ._phases import DemoRun
 from ._report import write_report
-from ._run import DemoProbe, run_demo
 
 log = logging.getLogger(__name__)
 
 
 class _Rehearsal:
-    """The autoscaler and the sampler, on their own threads from the demo's first tick."""
+    """The autoscaler, the sampler and the alarms, on their own threads from the moment the elves
+    start."""
 
     def __init__(self, stack: Any, config: DecemberConfig, say: Callable[[str], None]) -> None:
         self._stack = stack
@@ -80,20 +82,20 @@ class _Rehearsal:
                 f"({record.outcome}): {record.decision.reason}"
             )
 
-    def on_tick(self, probe: DemoProbe) -> None:
+    def start(self, probe: DemoProbe) -> None:
+        """Start the threads, sampling the live tally, archive watcher and fleet of ``probe``."""
         self._probe = probe
-        if not self._threads:
-            if self.kid_table is not None:
-                self.kid_table.limit()
-            self._started = time.monotonic()
-            self.wall_started = time.time()
-            self._threads = [
-                threading.Thread(target=self.autoscaler.run, args=(self._stop,), name="autoscaler", daemon=True),
-                threading.Thread(target=self._sample_loop, name="december-sampler", daemon=True),
-                threading.Thread(target=self._apply_alarms, name="december-alarms", daemon=True),
-            ]
-            for thread in self._threads:
-                thread.start()
+        if self.kid_table is not None:
+            self.kid_table.limit()
+        self._started = time.monotonic()
+        self.wall_started = time.time()
+        self._threads = [
+            threading.Thread(target=self.autoscaler.run, args=(self._stop,), name="autoscaler", daemon=True),
+            threading.Thread(target=self._sample_loop, name="december-sampler", daemon=True),
+            threading.Thread(target=self._apply_alarms, name="december-alarms", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -170,10 +172,21 @@ def run_december(
     with LocalAWS.start(config=StackConfig(limits=limits, alarm_interval_s=1.0)) as stack:
         say(f"local AWS at {stack.endpoint_url} (pid {stack.pid})")
         rehearsal = _Rehearsal(stack, config, say)
+        run = DemoRun(demo, progress=progress, say=say)
         try:
-            demo_summary = run_demo(demo, progress=progress, say=say, stack=stack, on_tick=rehearsal.on_tick)
+            # the plain demo's phases, with the rehearsal's threads from the moment the elves start;
+            # they stop once the workers have stopped (the autoscaler may still be scaling down)
+            with run.session(stack):
+                run.start_workers()
+                run.start_load()
+                rehearsal.start(run.probe("producing"))
+                run.produce()
+                run.catch_up()
+                run.verify()
+                run.report()
         finally:
             rehearsal.stop()
+        demo_summary = run.summary
         try:
             rehearsal.sample(stack.client("kinesis"))
         except Exception:

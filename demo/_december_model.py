@@ -13,7 +13,7 @@ from loadgen import Population, SpikeShape
 
 from ._december_alarms import AlarmRecord, alarm_lines
 from ._december_dynamodb import DECEMBER_KID_TABLE_WRITE_UNITS, KidTableSummary, dynamodb_lines
-from ._run import DemoConfig, DemoSummary
+from ._model import DemoConfig, DemoSummary
 
 #: the rehearsal's load: 2 elves, 80 events/s, a x6 spike for about 25 s (~63 KB/s written
 #: against 2 shards of ~21 KB/s each at scale 0.02), then 90 s of base load; ~3 minutes

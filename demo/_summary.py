@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._run import DemoConfig, DemoSummary
+from ._model import DemoConfig, DemoSummary
 
 
 def _ms(value: int | None) -> str:

@@ -9,7 +9,8 @@ import pytest
 from moto import mock_aws
 
 from demo import ArchiveWatcher, describe_demo
-from demo._run import DemoConfig, DemoSummary, _leases_owned
+from demo._model import DemoConfig, DemoSummary
+from demo._workers import leases_owned
 from foundation.errors import ConfigError
 from foundation.progress import Progress, format_bar
 from loadgen import SpikeShape
@@ -48,7 +49,7 @@ def test_archive_watcher_reads_each_object_once() -> None:
 def test_leases_owned_counts_assigned_leases_and_tolerates_a_missing_table() -> None:
     with mock_aws():
         ddb: Any = boto3.client("dynamodb", region_name="us-east-1")
-        assert _leases_owned(ddb, "app") == 0
+        assert leases_owned(ddb, "app") == 0
         ddb.create_table(
             TableName="app",
             KeySchema=[{"AttributeName": "leaseKey", "KeyType": "HASH"}],
@@ -60,7 +61,7 @@ def test_leases_owned_counts_assigned_leases_and_tolerates_a_missing_table() -> 
             Item={"leaseKey": {"S": "s0"}, "leaseOwner": {"S": "w"}, "checkpoint": {"S": "TRIM_HORIZON"}},
         )
         ddb.put_item(TableName="app", Item={"leaseKey": {"S": "s1"}, "checkpoint": {"S": "TRIM_HORIZON"}})
-        assert _leases_owned(ddb, "app") == 1
+        assert leases_owned(ddb, "app") == 1
 
 
 def test_summary_says_whether_anything_was_lost() -> None:

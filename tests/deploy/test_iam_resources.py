@@ -32,7 +32,7 @@ from botocore.client import BaseClient
 from consumer.app import build_processor
 from consumer.archive import ArchiveFile
 from consumer.config import ProcessorConfig
-from demo._run import _leases_owned
+from demo._workers import leases_owned
 from deploy import policy_for
 from foundation.settings import AwsSettings, PipelineNames
 from localaws import LocalAWS
@@ -226,7 +226,7 @@ def test_the_admin_policy_allows_provision_reshard_status_and_reconcile(
     reshard("rebalance", "--yes")
     stores = ["--table", names.table, "--bucket", names.bucket, "--endpoint", local_aws.endpoint_url]
     assert main(["reconcile", "--no-progress", *stores]) == 0
-    _leases_owned(local_aws.client("dynamodb"), names.application)  # the demo's wait for the KCL's leases
+    leases_owned(local_aws.client("dynamodb"), names.application)  # the demo's wait for the KCL's leases
     # compaction and the local query run as admin too, on an archive the worker wrote (calls not counted)
     mark = len(calls)
     archived = ArchiveFile.of([archived_row(1), archived_row(2)])
