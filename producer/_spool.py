@@ -69,7 +69,6 @@ from ._spool_format import (
     EVENT_FRAME,
     FORMAT,
     FRAME_HEADER,
-    FRAME_HEADER_PACKED,
     MAX_PAYLOAD_BYTES,
     SEAL_BYTES,
     checksum,
@@ -82,10 +81,11 @@ __all__ = ["EVENT_FRAME", "FRAME_HEADER", "INDEX_NAME", "LOCK_NAME", "FsyncPolic
 
 logger = logging.getLogger(__name__)
 
-_pack_header = FRAME_HEADER_PACKED.pack_into
-_EVENT_KIND = EVENT_FRAME << 24  # the kind byte, as the high byte of the header's last u32
-_checksum = checksum
+_pack_header = FRAME_HEADER.pack_into
 _FRAME = FRAME_HEADER.size
+if _FRAME != 12 or EVENT_FRAME != 0xE3:  # Spool.append spells them as literals
+    raise ImportError("Spool.append is out of date with the frame format")
+_checksum = checksum
 #: madvise(2) MADV_POPULATE_WRITE (Linux 5.14); the mmap module does not name it
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
@@ -143,10 +143,11 @@ class Spool:
         self._map: mmap.mmap | None = None
         self._view = memoryview(b"")
         self._fd = -1
-        # the hot path: write position in the active segment, where its room ends (seal reserved),
-        # the append index of its first event, the events appended to it (an append's index in the
-        # segment is the count before it; in the spool, that plus _first)
-        self._pos = 0
+        # the hot path: where the next frame's payload goes in the active segment (its header goes in
+        # the 12 bytes before), where its room ends (seal reserved), the append index of its first
+        # event, the events appended to it (an append's index in the segment is the count before it;
+        # in the spool, that plus _first)
+        self._start = 0
         self._limit = 0
         self._first = 0
         self._local = 0
@@ -219,18 +220,18 @@ class Spool:
     # --- appends -------------------------------------------------------------------------
     def append(self, payload: bytes) -> int:
         """Store one event (non-empty, at most 64 KiB); return its append index (for :meth:`ack_appended`)."""
+        start = self._start
         length = len(payload)
-        pos = self._pos
-        end = pos + 12 + length  # _FRAME
+        end = start + length
         if end > self._limit:
-            pos = self._rotate(12 + length)
-            end = pos + 12 + length
+            start = self._rotate(_FRAME + length) + _FRAME
+            end = start + length
         local = self._local
         view = self._view
-        view[pos + 12 : end] = payload
+        view[start:end] = payload
         # then the header; pack_into writes its fields in order: the kind byte, the commit mark, last
-        _pack_header(view, pos, _checksum(payload) ^ local, local, length | _EVENT_KIND)
-        self._pos = end
+        _pack_header(view, start - 12, _checksum(payload) ^ local, local, length, 0, 0xE3)  # _FRAME, EVENT_FRAME
+        self._start = end + 12
         self._local = local + 1
         return self._first + local
 
@@ -271,11 +272,12 @@ class Spool:
         self._local = 0
         self._segments[segment.id] = segment
         self._active = segment
-        self._pos = self._synced = self._data_start
+        self._synced = self._data_start
+        self._start = self._data_start + _FRAME
         self._limit = self.segment_bytes - SEAL_BYTES
         if self.fsync is not FsyncPolicy.NEVER:
             sync_directory(self.directory)
-        return self._pos
+        return self._data_start
 
     def _create(self, segment: _Segment) -> tuple[int, mmap.mmap]:
         try:
@@ -329,12 +331,13 @@ class Spool:
         assert mapped is not None
         segment.frames = segment.count = self._local
         seal = seal_frame(segment.frames, segment.frames)
-        used = self._pos + len(seal)
-        mapped[self._pos : used] = seal
+        pos = self._start - _FRAME
+        used = pos + len(seal)
+        mapped[pos:used] = seal
         self._view.release()
         self._view = memoryview(b"")
         self._map = None
-        self._pos = self._limit = 0
+        self._start = self._limit = 0
         self._active = None
         fd, self._fd = self._fd, -1
         try:
@@ -425,13 +428,14 @@ class Spool:
                 finally:
                     sealed.close()
         active = self._map
-        if active is None or self._pos == self._synced:
+        pos = self._start - _FRAME
+        if active is None or pos == self._synced:
             return
         try:
             active.flush()
         except OSError as exc:
             raise spool_error(exc, self._active.path if self._active else self.directory, "sync spool") from exc
-        self._synced = self._pos
+        self._synced = pos
 
     def close(self) -> None:
         """Seal the active segment (deleting it if fully acknowledged) and release the lock."""
@@ -460,7 +464,7 @@ class Spool:
         the files (they are the parent's), so the parent keeps its lock and its data."""
         self._forked = True
         self._closed = True
-        self._pos = self._limit = 0
+        self._start = self._limit = 0
         self._view.release()
         self._view = memoryview(b"")
         mapped, self._map = self._map, None
