@@ -272,7 +272,7 @@ class Spool:
         self._local = 0
         self._segments[segment.id] = segment
         self._active = segment
-        self._synced = self._data_start
+        self._synced = 0  # the headers are not on disk either
         self._start = self._data_start + _FRAME
         self._limit = self.segment_bytes - SEAL_BYTES
         if self.fsync is not FsyncPolicy.NEVER:
@@ -429,10 +429,13 @@ class Spool:
                     sealed.close()
         active = self._map
         pos = self._start - _FRAME
-        if active is None or pos == self._synced:
+        synced = self._synced
+        if active is None or pos == synced:
             return
+        offset = synced - synced % mmap.PAGESIZE  # msync(2) takes whole pages
         try:
-            active.flush()
+            active.flush(offset, pos - offset)  # not the unwritten rest: msync would write back, then
+            # write-protect its pages, and every one would fault again when written
         except OSError as exc:
             raise spool_error(exc, self._active.path if self._active else self.directory, "sync spool") from exc
         self._synced = pos
