@@ -69,7 +69,6 @@ from ._spool_format import (
     EVENT_FRAME,
     FORMAT,
     FRAME_HEADER,
-    FRAME_HEADER_PACKED,
     MAX_PAYLOAD_BYTES,
     SEAL_BYTES,
     checksum,
@@ -82,10 +81,11 @@ __all__ = ["EVENT_FRAME", "FRAME_HEADER", "INDEX_NAME", "LOCK_NAME", "FsyncPolic
 
 logger = logging.getLogger(__name__)
 
-_pack_header = FRAME_HEADER_PACKED.pack_into
-_EVENT_KIND = EVENT_FRAME << 24  # the kind byte, as the high byte of the header's last u32
-_checksum = checksum
+_pack_header = FRAME_HEADER.pack_into
 _FRAME = FRAME_HEADER.size
+if _FRAME != 12 or EVENT_FRAME != 0xE3:  # Spool.append spells them as literals
+    raise ImportError("Spool.append is out of date with the frame format")
+_checksum = checksum
 #: madvise(2) MADV_POPULATE_WRITE (Linux 5.14); the mmap module does not name it
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
@@ -143,15 +143,19 @@ class Spool:
         self._map: mmap.mmap | None = None
         self._view = memoryview(b"")
         self._fd = -1
-        # the hot path: write position in the active segment, where its room ends (seal reserved),
-        # the append index of its first event
-        self._pos = 0
+        # the hot path: where the next frame's payload goes in the active segment (its header goes in
+        # the 12 bytes before), where its room ends (seal reserved), the append index of its first
+        # event, the events appended to it (an append's index in the segment is the count before it;
+        # in the spool, that plus _first)
+        self._start = 0
         self._limit = 0
         self._first = 0
-        self._always = self.fsync is FsyncPolicy.ALWAYS
-        self._appended = 0  # frames appended by this spool; an append's index is the count before it
+        self._local = 0
+        if self.fsync is FsyncPolicy.ALWAYS:
+            self.append = self._append_and_sync  # type: ignore[method-assign]
         self._synced = 0  # write position at the last sync
         self._spare = 0  # bytes written in the SPARE file (0: there is none)
+        self._spare_map: mmap.mmap | None = None  # the SPARE's map, when it was still mapped (no re-populating)
         self._closed = False
         self._forked = False
         self._lock = DirectoryLock(self.directory)
@@ -216,28 +220,31 @@ class Spool:
     # --- appends -------------------------------------------------------------------------
     def append(self, payload: bytes) -> int:
         """Store one event (non-empty, at most 64 KiB); return its append index (for :meth:`ack_appended`)."""
+        start = self._start
         length = len(payload)
-        pos = self._pos
-        end = pos + 12 + length  # _FRAME
+        end = start + length
         if end > self._limit:
-            pos = self._rotate(12 + length)
-            end = pos + 12 + length
-        index = self._appended
-        local = index - self._first
+            start = self._rotate(_FRAME + length) + _FRAME
+            end = start + length
+        local = self._local
         view = self._view
-        view[pos + 12 : end] = payload
+        view[start:end] = payload
         # then the header; pack_into writes its fields in order: the kind byte, the commit mark, last
-        _pack_header(view, pos, _checksum(payload) ^ local, local, length | _EVENT_KIND)
-        self._pos = end
-        self._appended = index + 1
-        if self._always:
-            self.sync()
+        _pack_header(view, start - 12, _checksum(payload) ^ local, local, length, 0, 0xE3)  # _FRAME, EVENT_FRAME
+        self._start = end + 12
+        self._local = local + 1
+        return self._first + local
+
+    def _append_and_sync(self, payload: bytes) -> int:
+        """:meth:`append` for FsyncPolicy.ALWAYS: flushed before it returns."""
+        index = Spool.append(self, payload)
+        self.sync()
         return index
 
     @property
     def appended(self) -> int:
         """Events appended by this spool (the next append's index)."""
-        return self._appended
+        return self._first + self._local
 
     def _rotate(self, need: int) -> int:
         """Seal the active segment and open the next one; return the write position in it."""
@@ -261,14 +268,16 @@ class Spool:
         self._view = memoryview(mapped)
         self._fd = fd
         self._next_id += 1
-        segment.first = self._first = self._appended
+        segment.first = self._first = self._first + self._local
+        self._local = 0
         self._segments[segment.id] = segment
         self._active = segment
-        self._pos = self._synced = self._data_start
+        self._synced = 0  # the headers are not on disk either
+        self._start = self._data_start + _FRAME
         self._limit = self.segment_bytes - SEAL_BYTES
         if self.fsync is not FsyncPolicy.NEVER:
             sync_directory(self.directory)
-        return self._pos
+        return self._data_start
 
     def _create(self, segment: _Segment) -> tuple[int, mmap.mmap]:
         try:
@@ -293,16 +302,22 @@ class Spool:
         """The SPARE file, zeroed where it was written, becomes ``segment`` (renamed only once zeroed)."""
         spare = self.directory / SPARE_NAME
         written, self._spare = self._spare, 0
+        mapped, self._spare_map = self._spare_map, None  # still mapped when it was recycled before a sync
         try:
             fd = os.open(spare, os.O_RDWR)
         except OSError as exc:
+            if mapped is not None:
+                mapped.close()
             raise spool_error(exc, spare, "reuse spool segment") from exc
         try:
-            mapped = _map(fd, self.segment_bytes)  # populated first: half the cost of faulting while zeroing
+            if mapped is None:
+                mapped = _map(fd, self.segment_bytes)  # populated first: half the cost of faulting while zeroing
             mapped[:written] = _zeros(written)  # an acknowledged past must not look like frames
             mapped[: self._data_start] = self._header + self._header
             os.replace(spare, segment.path)
         except OSError as exc:
+            if mapped is not None:
+                mapped.close()
             os.close(fd)
             spare.unlink(missing_ok=True)
             raise spool_error(exc, segment.path, "reuse spool segment") from exc
@@ -314,14 +329,15 @@ class Spool:
             return
         mapped = self._map
         assert mapped is not None
-        segment.frames = segment.count = self._appended - segment.first
+        segment.frames = segment.count = self._local
         seal = seal_frame(segment.frames, segment.frames)
-        used = self._pos + len(seal)
-        mapped[self._pos : used] = seal
+        pos = self._start - _FRAME
+        used = pos + len(seal)
+        mapped[pos:used] = seal
         self._view.release()
         self._view = memoryview(b"")
         self._map = None
-        self._pos = self._limit = 0
+        self._start = self._limit = 0
         self._active = None
         fd, self._fd = self._fd, -1
         try:
@@ -364,7 +380,7 @@ class Spool:
         for segment in list(self._segments.values()):
             if segment.first < 0:
                 continue
-            stop = segment.first + segment.frames if segment.sealed else self._appended
+            stop = segment.first + segment.frames if segment.sealed else self._first + self._local
             overlap = min(end, stop) - max(first, segment.first)
             if overlap > 0:
                 segment.acked += overlap
@@ -374,17 +390,20 @@ class Spool:
         if not (segment.sealed and segment.acked >= segment.frames):
             return
         del self._segments[segment.id]
-        if segment.unflushed is not None:
-            segment.unflushed.close()  # acknowledged: no need to force it to disk any more
-            segment.unflushed = None
+        mapped, segment.unflushed = segment.unflushed, None  # acknowledged: no need to force it to disk any more
         if self._spare or self._closed or segment.disk != self.segment_bytes or segment.first < 0:
+            if mapped is not None:
+                mapped.close()
             unlink(segment.path)
             return
         try:
             os.replace(segment.path, self.directory / SPARE_NAME)
         except OSError as exc:
+            if mapped is not None:
+                mapped.close()
             raise spool_error(exc, segment.path, "recycle spool segment") from exc
         self._spare = segment.used
+        self._spare_map = mapped  # its pages stay mapped and populated for the next segment
 
     # --- state ---------------------------------------------------------------------------
     @property
@@ -409,13 +428,17 @@ class Spool:
                 finally:
                     sealed.close()
         active = self._map
-        if active is None or self._pos == self._synced:
+        pos = self._start - _FRAME
+        synced = self._synced
+        if active is None or pos == synced:
             return
+        offset = synced - synced % mmap.PAGESIZE  # msync(2) takes whole pages
         try:
-            active.flush()
+            active.flush(offset, pos - offset)  # not the unwritten rest: msync would write back, then
+            # write-protect its pages, and every one would fault again when written
         except OSError as exc:
             raise spool_error(exc, self._active.path if self._active else self.directory, "sync spool") from exc
-        self._synced = self._pos
+        self._synced = pos
 
     def close(self) -> None:
         """Seal the active segment (deleting it if fully acknowledged) and release the lock."""
@@ -427,18 +450,24 @@ class Spool:
         try:
             self._seal_active(truncate=True)
             self.sync()
+            self._drop_spare_map()
             if self._spare:
                 self._spare = 0
                 unlink(self.directory / SPARE_NAME)
         finally:
             self._lock.release()
 
+    def _drop_spare_map(self) -> None:
+        mapped, self._spare_map = self._spare_map, None
+        if mapped is not None:
+            mapped.close()
+
     def abandon_after_fork(self) -> None:
         """In a forked child: drop this process's copies of the maps and descriptors without touching
         the files (they are the parent's), so the parent keeps its lock and its data."""
         self._forked = True
         self._closed = True
-        self._pos = self._limit = 0
+        self._start = self._limit = 0
         self._view.release()
         self._view = memoryview(b"")
         mapped, self._map = self._map, None
@@ -448,6 +477,7 @@ class Spool:
             if segment.unflushed is not None:
                 segment.unflushed.close()
                 segment.unflushed = None
+        self._drop_spare_map()
         if self._fd >= 0:
             os.close(self._fd)  # the parent's descriptors (and its flock) stay open
         self._fd = -1

@@ -41,8 +41,6 @@ FORMAT = 3
 
 #: frame header: check, index, payload length, 0, kind (format 3)
 FRAME_HEADER = struct.Struct("<IIHBB")
-#: the same as an append packs it: check, index, length | kind << 24 (the kind byte is written last)
-FRAME_HEADER_PACKED = struct.Struct("<III")
 #: offset of the kind byte (the commit mark) in a frame
 KIND_OFFSET = 11
 HEADER_FRAME = 0x96

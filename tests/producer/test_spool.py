@@ -4,6 +4,7 @@ stream and file system errors: test_spool_ownership.py."""
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
 
@@ -148,8 +149,9 @@ def test_spool_directory_is_private(tmp_path: Path) -> None:
     assert os.stat(tmp_path / "new").st_mode & 0o077 == 0
 
 
-def test_a_recycled_segment_replays_nothing_of_its_acknowledged_past(tmp_path: Path) -> None:
-    spool = open_spool(tmp_path)
+@pytest.mark.parametrize("policy", [FsyncPolicy.NEVER, FsyncPolicy.INTERVAL])  # INTERVAL: its map is kept
+def test_a_recycled_segment_replays_nothing_of_its_acknowledged_past(tmp_path: Path, policy: FsyncPolicy) -> None:
+    spool = open_spool(tmp_path, fsync=policy)
     old = payloads(1500)  # ~3 segments, all acknowledged: the first becomes the spare
     for p in old:
         spool.append(p)
@@ -167,3 +169,29 @@ def test_a_recycled_segment_replays_nothing_of_its_acknowledged_past(tmp_path: P
     assert (again.events_lost, again.bytes_lost) == (0, 0)
     assert not (tmp_path / "SPARE").exists()
     again.close()
+
+
+def test_sync_flushes_the_pages_written_since_the_last_sync(tmp_path: Path) -> None:
+    spool = open_spool(tmp_path, fsync=FsyncPolicy.INTERVAL, segment_bytes=16 * SEGMENT)
+    spool.append(b"x" * 100)
+    real = spool._map
+    assert real is not None
+    flushed: list[tuple[int, int]] = []
+
+    class Recording:  # an mmap's methods cannot be patched; sync() only calls flush()
+        def flush(self, offset: int, size: int) -> None:
+            flushed.append((offset, size))
+            real.flush(offset, size)
+
+    spool._map = Recording()  # type: ignore[assignment]
+    spool.sync()  # the headers and the first frame: from offset 0
+    spool.sync()  # nothing new: no msync
+    for _ in range(100):
+        spool.append(b"y" * 100)
+    spool.sync()
+    spool._map = real
+    end = spool.data_start + 101 * (FRAME_HEADER.size + 100)
+    first_end = spool.data_start + FRAME_HEADER.size + 100
+    page = first_end - first_end % mmap.PAGESIZE
+    assert flushed == [(0, first_end), (page, end - page)]
+    spool.close()
