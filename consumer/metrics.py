@@ -35,7 +35,13 @@ COUNTER_METRICS = {
     "checkpoints": m.CHECKPOINTS,
 }
 #: counters sent as 0 when nothing happened, so alarms on them see zeros rather than gaps
-ALWAYS_SENT = (*COUNTER_METRICS.values(), m.ITEMS_WRITTEN, m.DYNAMODB_THROTTLES, m.PROCESSOR_STOPPED)
+ALWAYS_SENT = (
+    *COUNTER_METRICS.values(),
+    m.ITEMS_WRITTEN,
+    m.DYNAMODB_THROTTLES,
+    m.DYNAMODB_THROTTLED_STATEMENTS,
+    m.PROCESSOR_STOPPED,
+)
 #: service name in botocore events -> (retries, throttles)
 _SERVICE_METRICS = {"dynamodb": (m.DYNAMODB_RETRIES, m.DYNAMODB_THROTTLES), "s3": (m.S3_RETRIES, m.S3_THROTTLES)}
 _TRUE = ("1", "true", "yes", "on")

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 import schemas
+from foundation.clock import wall_clock_ms
 from schemas import BehaviourEventCodec
 
 from ._aggregate import record_cost
@@ -44,10 +45,6 @@ _CLIENT_CONFIG: dict[str, Any] = {
 }
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Producer:
     """Sends behaviour events to Kinesis as KPL aggregated records. Thread-safe; a context manager.
 
@@ -62,7 +59,7 @@ class Producer:
         config: ProducerConfig,
         *,
         clock: Callable[[], float] = time.monotonic,
-        now_ms: Callable[[], int] = _now_ms,
+        now_ms: Callable[[], int] = wall_clock_ms,
         rng: random.Random | None = None,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:

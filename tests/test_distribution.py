@@ -74,7 +74,9 @@ def test_every_package_imports_from_the_installed_wheel(installed: Path, tmp_pat
 def test_offline_commands_work_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
     assert "nicelist" in _run(installed, tmp_path, "nicelist", "--version")
     assert "athena-ddl" in _run(installed, tmp_path, "nicelist", "--help")
-    assert "CREATE EXTERNAL TABLE" in _run(installed, tmp_path, "nicelist", "athena-ddl", "--bucket", "b")
+    assert "CREATE EXTERNAL TABLE" in _run(
+        installed, tmp_path, "nicelist", "athena-ddl", "--bucket", "nicelist-archive"
+    )
     plan = _run(
         installed, tmp_path, "nicelist", "reshard", "plan", "--peak-events-per-sec", "500000", "--event-bytes", "130"
     )
