@@ -58,12 +58,14 @@ from ._spool_files import (
     DirectoryLock,
     check_metadata,
     check_writable,
+    map_segment,
     read_index,
     segment_path,
     spool_error,
     sync_directory,
     unlink,
     write_index,
+    zeros,
 )
 from ._spool_format import (
     EVENT_FRAME,
@@ -86,8 +88,6 @@ _FRAME = FRAME_HEADER.size
 if _FRAME != 12 or EVENT_FRAME != 0xE3:  # Spool.append spells them as literals
     raise ImportError("Spool.append is out of date with the frame format")
 _checksum = checksum
-#: madvise(2) MADV_POPULATE_WRITE (Linux 5.14); the mmap module does not name it
-_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
 
 class FsyncPolicy(StrEnum):
@@ -290,7 +290,7 @@ class Spool:
                 os.posix_fallocate(fd, 0, self.segment_bytes)
             else:  # pragma: no cover - macOS
                 os.ftruncate(fd, self.segment_bytes)
-            mapped = _map(fd, self.segment_bytes)
+            mapped = map_segment(fd, self.segment_bytes)
             mapped[: self._data_start] = self._header + self._header
         except OSError as exc:
             os.close(fd)
@@ -311,8 +311,8 @@ class Spool:
             raise spool_error(exc, spare, "reuse spool segment") from exc
         try:
             if mapped is None:
-                mapped = _map(fd, self.segment_bytes)  # populated first: half the cost of faulting while zeroing
-            mapped[:written] = _zeros(written)  # an acknowledged past must not look like frames
+                mapped = map_segment(fd, self.segment_bytes)  # populated first: half the cost of faulting while zeroing
+            mapped[:written] = zeros(written)  # an acknowledged past must not look like frames
             mapped[: self._data_start] = self._header + self._header
             os.replace(spare, segment.path)
         except OSError as exc:
@@ -483,25 +483,3 @@ class Spool:
         self._fd = -1
         self._lock.forget()
         self._active = None
-
-
-def _map(fd: int, size: int) -> mmap.mmap:
-    """A shared writable map of the file, every page faulted in at once (far cheaper than one page
-    fault per few appends)."""
-    mapped = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-    try:
-        mapped.madvise(_MADV_POPULATE_WRITE)
-    except (OSError, ValueError):  # pragma: no cover - kernels before 5.14
-        pass
-    return mapped
-
-
-_ZEROS = memoryview(b"")
-
-
-def _zeros(size: int) -> memoryview:
-    """``size`` zero bytes without allocating them anew for every recycled segment."""
-    global _ZEROS
-    if len(_ZEROS) < size:
-        _ZEROS = memoryview(bytes(size))
-    return _ZEROS[:size]

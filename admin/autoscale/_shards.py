@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from admin.autoscale._model import Observation, PeriodLoad, ShardLimits, ShardRate
 
 if TYPE_CHECKING:
-    from admin.autoscale._policy import PolicyConfig
+    from admin.autoscale._policy_config import PolicyConfig
 
 #: a hot key's shard explains the stream's throttling when it refuses this share of the records
 EXPLAINS_SHARE = 0.9
