@@ -19,8 +19,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ._inprocess import InProcessAws
 from ._kid_table import KidTable
-from .consumer import InProcessAws
 
 
 class TableAws(InProcessAws):
@@ -60,7 +60,7 @@ def _run(records: list[dict[str, Any]], aws: TableAws, config: Any) -> tuple[boo
     """The processor over ``records``; whether it gave up, and its sink's figures."""
     from amazon_kclpy import messages
 
-    from bench.consumer import SHARD_ID, Checkpointer, _session, batches, parse
+    from bench._inprocess import SHARD_ID, Checkpointer, _session, batches, parse
     from consumer.app import build_sinks, client_options
     from consumer.processor import NicelistProcessor
 
