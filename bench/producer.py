@@ -123,9 +123,15 @@ def run_baseline(events: list[dict[str, Any]]) -> tuple[float, float, int]:
     return (*timer.stop(), stub.wire_bytes)
 
 
-def run_producer(events: list[dict[str, Any]], spool_dir: str | None) -> tuple[float, float, int]:
-    """The Producer with a stubbed client; returns (cpu s, wall s, wire bytes)."""
+def run_producer(
+    events: list[dict[str, Any]], spool_dir: str | None, *, compiled: bool | None = None
+) -> tuple[float, float, int]:
+    """The Producer with a stubbed client; returns (cpu s, wall s, wire bytes). ``compiled``: the
+    spool's frame writer (None: the one the installed package uses; False: the pure-Python one)."""
     from producer import Producer, ProducerConfig
+
+    if compiled is not None:
+        return _with_writer(compiled, lambda: run_producer(events, spool_dir))
 
     stub = StubKinesis()
     config = ProducerConfig(
@@ -148,6 +154,18 @@ def run_producer(events: list[dict[str, Any]], spool_dir: str | None) -> tuple[f
     finally:
         producer.close()
     return cpu, wall, stub.wire_bytes
+
+
+def _with_writer(compiled: bool, run: Any) -> Any:
+    """``run()`` with the spool's compiled frame writer (True) or the pure-Python one (False)."""
+    from producer import _frame_writer
+
+    saved = _frame_writer.COMPILED
+    _frame_writer.COMPILED = compiled
+    try:
+        return run()
+    finally:
+        _frame_writer.COMPILED = saved
 
 
 def avro_sizes(events: list[dict[str, Any]]) -> tuple[int, int]:
@@ -175,15 +193,24 @@ def main(argv: list[str] | None = None) -> int:
     n = len(events)
     print(f"{n} events; Avro body {body_bytes / n:.1f} B/event, single-object encoded {single_bytes / n:.1f} B/event")
 
+    from producer import _frame_writer
+
+    compiled = _frame_writer.COMPILED
+    writer = "compiled frame writer" if compiled else "pure-Python frame writer (producer._cframes not built)"
     kinds = ["baseline: fastavro + RecordAggregator, str key per event", "Producer, no spool", "Producer, spool on"]
+    kinds[2] += f" ({'compiled' if compiled else 'Python'} writer)"
+    if compiled:
+        kinds.append("Producer, spool on (pure-Python writer)")
     best: dict[str, tuple[float, float, int]] = {}
     with tempfile.TemporaryDirectory(prefix="nicelist-bench-") as tmp:
         for run in range(args.repeat):
-            results = (
+            results = [
                 run_baseline(events),
                 run_producer(events, None),
                 run_producer(events, os.path.join(tmp, f"spool{run}")),
-            )
+            ]
+            if compiled:
+                results.append(run_producer(events, os.path.join(tmp, f"python{run}"), compiled=False))
             for kind, result in zip(kinds, results, strict=True):
                 if kind not in best or result[0] < best[kind][0]:
                     best[kind] = result
@@ -198,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{wire / body_bytes:6.3f} {wire / single_bytes:6.3f}"
         )
     ratio = best[kinds[1]][0] / best[kinds[2]][0]
-    print(f"\nspool on / no spool (events per CPU second): {ratio:.2f}x (issue 22 target: >= 0.9x)")
+    print(f"\nspool on / no spool (events per CPU second): {ratio:.2f}x (issue 22 target: >= 0.9x), {writer}")
+    if compiled:
+        print(f"  with the pure-Python frame writer instead: {best[kinds[1]][0] / best[kinds[3]][0]:.2f}x")
     print(
         "\nspool on: fsync policy 'interval' (msync once a second by the sender thread); wire = PutRecords Data +"
         "\nPartitionKey bytes; /body = per Avro body byte; /s-o = per single-object-encoded byte (body + 10-B header)"

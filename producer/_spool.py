@@ -51,6 +51,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ._errors import SpoolError, SpoolFullError
+from ._frame_writer import new_frame_writer
 from ._spool_files import (
     INDEX_NAME,
     LOCK_NAME,
@@ -73,7 +74,6 @@ from ._spool_format import (
     FRAME_HEADER,
     MAX_PAYLOAD_BYTES,
     SEAL_BYTES,
-    checksum,
     header_frame,
     seal_frame,
 )
@@ -83,11 +83,7 @@ __all__ = ["EVENT_FRAME", "FRAME_HEADER", "INDEX_NAME", "LOCK_NAME", "FsyncPolic
 
 logger = logging.getLogger(__name__)
 
-_pack_header = FRAME_HEADER.pack_into
 _FRAME = FRAME_HEADER.size
-if _FRAME != 12 or EVENT_FRAME != 0xE3:  # Spool.append spells them as literals
-    raise ImportError("Spool.append is out of date with the frame format")
-_checksum = checksum
 
 
 class FsyncPolicy(StrEnum):
@@ -141,18 +137,13 @@ class Spool:
         self._segments: dict[int, _Segment] = {}
         self._active: _Segment | None = None
         self._map: mmap.mmap | None = None
-        self._view = memoryview(b"")
         self._fd = -1
-        # the hot path: where the next frame's payload goes in the active segment (its header goes in
-        # the 12 bytes before), where its room ends (seal reserved), the append index of its first
-        # event, the events appended to it (an append's index in the segment is the count before it;
-        # in the spool, that plus _first)
-        self._start = 0
-        self._limit = 0
-        self._first = 0
-        self._local = 0
-        if self.fsync is FsyncPolicy.ALWAYS:
-            self.append = self._append_and_sync  # type: ignore[method-assign]
+        # the hot path: the writer of the active segment's frames (attached to its map; it knows
+        # where the next frame goes, where the room ends, and the append indexes); a payload that
+        # does not fit comes back to _append_rotating
+        self._writer = new_frame_writer(self._append_rotating)
+        # put() calls the writer itself: one call per event (see Spool.append)
+        self.append = self._append_and_sync if self.fsync is FsyncPolicy.ALWAYS else self._writer.append  # type: ignore[method-assign,assignment]
         self._synced = 0  # write position at the last sync
         self._spare = 0  # bytes written in the SPARE file (0: there is none)
         self._spare_map: mmap.mmap | None = None  # the SPARE's map, when it was still mapped (no re-populating)
@@ -219,35 +210,31 @@ class Spool:
 
     # --- appends -------------------------------------------------------------------------
     def append(self, payload: bytes) -> int:
-        """Store one event (non-empty, at most 64 KiB); return its append index (for :meth:`ack_appended`)."""
-        start = self._start
-        length = len(payload)
-        end = start + length
-        if end > self._limit:
-            start = self._rotate(_FRAME + length) + _FRAME
-            end = start + length
-        local = self._local
-        view = self._view
-        view[start:end] = payload
-        # then the header; pack_into writes its fields in order: the kind byte, the commit mark, last
-        _pack_header(view, start - 12, _checksum(payload) ^ local, local, length, 0, 0xE3)  # _FRAME, EVENT_FRAME
-        self._start = end + 12
-        self._local = local + 1
-        return self._first + local
+        """Store one event (non-empty, at most 64 KiB); return its append index (for :meth:`ack_appended`).
+
+        Each instance replaces this method with its frame writer's own ``append`` (one call per
+        event, compiled when built: :mod:`._frame_writer`), which comes back to
+        :meth:`_append_rotating` when the active segment is full; this is its documentation."""
+        return self._writer.append(payload)
+
+    def _append_rotating(self, payload: bytes) -> int:
+        """The writer's ``on_full``: seal the active segment, open the next, append there."""
+        self._rotate(_FRAME + len(payload))
+        return self._writer.append(payload)
 
     def _append_and_sync(self, payload: bytes) -> int:
         """:meth:`append` for FsyncPolicy.ALWAYS: flushed before it returns."""
-        index = Spool.append(self, payload)
+        index = self._writer.append(payload)
         self.sync()
         return index
 
     @property
     def appended(self) -> int:
         """Events appended by this spool (the next append's index)."""
-        return self._first + self._local
+        return self._writer.appended
 
-    def _rotate(self, need: int) -> int:
-        """Seal the active segment and open the next one; return the write position in it."""
+    def _rotate(self, need: int) -> None:
+        """Seal the active segment and open the next one, attached to the frame writer."""
         if self._closed:
             raise SpoolError(f"spool {self.directory} is closed", path=self.directory)
         if self._forked:
@@ -265,19 +252,15 @@ class Spool:
         segment = _Segment(self._next_id, segment_path(self.directory, self._next_id), disk=self.segment_bytes)
         fd, mapped = self._reuse_spare(segment) if self._spare else self._create(segment)
         self._map = mapped
-        self._view = memoryview(mapped)
         self._fd = fd
         self._next_id += 1
-        segment.first = self._first = self._first + self._local
-        self._local = 0
+        segment.first = first = self._writer.appended
+        self._writer.attach(mapped, self._data_start + _FRAME, self.segment_bytes - SEAL_BYTES, first)
         self._segments[segment.id] = segment
         self._active = segment
         self._synced = 0  # the headers are not on disk either
-        self._start = self._data_start + _FRAME
-        self._limit = self.segment_bytes - SEAL_BYTES
         if self.fsync is not FsyncPolicy.NEVER:
             sync_directory(self.directory)
-        return self._data_start
 
     def _create(self, segment: _Segment) -> tuple[int, mmap.mmap]:
         try:
@@ -329,15 +312,14 @@ class Spool:
             return
         mapped = self._map
         assert mapped is not None
-        segment.frames = segment.count = self._local
+        writer = self._writer
+        segment.frames = segment.count = writer.count
         seal = seal_frame(segment.frames, segment.frames)
-        pos = self._start - _FRAME
+        pos = writer.start - _FRAME
         used = pos + len(seal)
+        writer.detach()
         mapped[pos:used] = seal
-        self._view.release()
-        self._view = memoryview(b"")
         self._map = None
-        self._start = self._limit = 0
         self._active = None
         fd, self._fd = self._fd, -1
         try:
@@ -380,7 +362,7 @@ class Spool:
         for segment in list(self._segments.values()):
             if segment.first < 0:
                 continue
-            stop = segment.first + segment.frames if segment.sealed else self._first + self._local
+            stop = segment.first + segment.frames if segment.sealed else self._writer.appended
             overlap = min(end, stop) - max(first, segment.first)
             if overlap > 0:
                 segment.acked += overlap
@@ -428,7 +410,7 @@ class Spool:
                 finally:
                     sealed.close()
         active = self._map
-        pos = self._start - _FRAME
+        pos = self._writer.start - _FRAME
         synced = self._synced
         if active is None or pos == synced:
             return
@@ -467,9 +449,7 @@ class Spool:
         the files (they are the parent's), so the parent keeps its lock and its data."""
         self._forked = True
         self._closed = True
-        self._start = self._limit = 0
-        self._view.release()
-        self._view = memoryview(b"")
+        self._writer.detach()
         mapped, self._map = self._map, None
         if mapped is not None:
             mapped.close()  # unmaps in this process only

@@ -9,8 +9,10 @@ the second run quick).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -89,5 +91,21 @@ def test_the_installed_producer_has_its_type_marker_and_data_files(installed: Pa
         "assert resources.files('schemas').joinpath('avro').is_dir(); "
         "assert resources.files('properties').joinpath('local.properties').is_file(); "
         "assert resources.files('deploy').joinpath('iam_policies', 'worker.json').is_file()"
+    )
+    _run(installed, tmp_path, "python", "-c", code)
+
+
+def test_the_installed_spool_writes_frames_in_c(installed: Path, tmp_path: Path) -> None:
+    """The wheel carries producer._cframes (built where there is a C compiler), and a spool written
+    by it is read back."""
+    if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is None:
+        pytest.skip("no C compiler here: the wheel carries the pure-Python frame writer only")
+    code = (
+        "import tempfile; from producer import _frame_writer, _cframes; from producer._spool import Spool; "
+        "assert _frame_writer.COMPILED and 'site-packages' in _cframes.__file__; "
+        "d = tempfile.mkdtemp(); s = Spool(d, max_bytes=1 << 20, segment_bytes=8192, stream='s'); "
+        "[s.append(b'x' * 100) for _ in range(200)]; s.close(); "
+        "r = Spool(d, max_bytes=1 << 20, segment_bytes=8192, stream='s'); "
+        "assert [p for _, p in r.replay()] == [b'x' * 100] * 200 and r.events_lost == 0; r.close()"
     )
     _run(installed, tmp_path, "python", "-c", code)
