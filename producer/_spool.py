@@ -15,9 +15,10 @@ with the kind byte last: the commit mark that tells an append that never returne
 from a damaged one. What opening a directory finds (backlog, damage, foreign segments) is in
 :mod:`._spool_recovery`. Formats 1 and 2 of older versions are still read.
 
-The active segment is preallocated and written through a shared memory map, so an append is a
-memory copy and is in the kernel's page cache the moment it returns: it survives the process
-being SIGKILLed. Surviving a power cut needs the pages on disk too; that is the
+The active segment is preallocated and written through a shared memory map by a frame writer
+(:mod:`._frame_writer`: one C call per event when ``producer._cframes`` is built, else the same
+bytes in Python), so an append is a memory copy and is in the kernel's page cache the moment it
+returns: it survives the process being SIGKILLed. Surviving a power cut needs the pages on disk too; that is the
 :class:`FsyncPolicy` (with INTERVAL a sealed segment is flushed at the next interval, or never if
 every event in it was acknowledged by then).
 
