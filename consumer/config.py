@@ -102,16 +102,13 @@ class ProcessorConfig:
         ``NICELIST_DYNAMODB_PREBUILT_JSON``,
         ``NICELIST_DYNAMODB_OVERLAP_BATCHES`` (0/1 each),
         ``NICELIST_SINK_MAX_ATTEMPTS``, ``NICELIST_SINK_BASE_DELAY_S``,
-        ``NICELIST_SINK_MAX_DELAY_S``, ``NICELIST_MAX_FUTURE_SKEW_MS``,
+        ``NICELIST_SINK_MAX_DELAY_S`` (and the same three ``NICELIST_CHECKPOINT_...`` for
+        checkpoints), ``NICELIST_DYNAMODB_WAIT_POLL_S``,
+        ``NICELIST_CHECKPOINT_WHILE_WAITING_AFTER_S``, ``NICELIST_MAX_FUTURE_SKEW_MS``,
         plus the names and AWS settings of :mod:`foundation.settings`."""
         env = os.environ if environ is None else environ
         defaults = cls()
         try:
-            retry = RetryPolicy(
-                max_attempts=int(env.get("NICELIST_SINK_MAX_ATTEMPTS", defaults.sink_retry.max_attempts)),
-                base_delay_s=float(env.get("NICELIST_SINK_BASE_DELAY_S", defaults.sink_retry.base_delay_s)),
-                max_delay_s=float(env.get("NICELIST_SINK_MAX_DELAY_S", defaults.sink_retry.max_delay_s)),
-            )
             return cls(
                 names=PipelineNames.from_env(env),
                 aws=AwsSettings.from_env(env),
@@ -133,7 +130,12 @@ class ProcessorConfig:
                 dynamodb_prebuilt_json=_flag(
                     env.get("NICELIST_DYNAMODB_PREBUILT_JSON"), defaults.dynamodb_prebuilt_json
                 ),
-                sink_retry=retry,
+                sink_retry=_retry_from_env(env, "NICELIST_SINK", defaults.sink_retry),
+                checkpoint_retry=_retry_from_env(env, "NICELIST_CHECKPOINT", defaults.checkpoint_retry),
+                dynamodb_wait_poll_s=float(env.get("NICELIST_DYNAMODB_WAIT_POLL_S", defaults.dynamodb_wait_poll_s)),
+                checkpoint_while_waiting_after_s=float(
+                    env.get("NICELIST_CHECKPOINT_WHILE_WAITING_AFTER_S", defaults.checkpoint_while_waiting_after_s)
+                ),
                 max_future_skew_ms=int(env.get("NICELIST_MAX_FUTURE_SKEW_MS", defaults.max_future_skew_ms)),
             )
         except ValueError as exc:
@@ -152,8 +154,26 @@ class ProcessorConfig:
             "NICELIST_DYNAMODB_PARAMETER_VALIDATION": "1" if self.dynamodb_parameter_validation else "0",
             "NICELIST_DYNAMODB_OVERLAP_BATCHES": "1" if self.dynamodb_overlap_batches else "0",
             "NICELIST_DYNAMODB_PREBUILT_JSON": "1" if self.dynamodb_prebuilt_json else "0",
-            "NICELIST_SINK_MAX_ATTEMPTS": str(self.sink_retry.max_attempts),
-            "NICELIST_SINK_BASE_DELAY_S": repr(self.sink_retry.base_delay_s),
-            "NICELIST_SINK_MAX_DELAY_S": repr(self.sink_retry.max_delay_s),
+            **_retry_to_env("NICELIST_SINK", self.sink_retry),
+            **_retry_to_env("NICELIST_CHECKPOINT", self.checkpoint_retry),
+            "NICELIST_DYNAMODB_WAIT_POLL_S": repr(self.dynamodb_wait_poll_s),
+            "NICELIST_CHECKPOINT_WHILE_WAITING_AFTER_S": repr(self.checkpoint_while_waiting_after_s),
             "NICELIST_MAX_FUTURE_SKEW_MS": str(self.max_future_skew_ms),
         }
+
+
+def _retry_from_env(env: Mapping[str, str], prefix: str, default: RetryPolicy) -> RetryPolicy:
+    """``<prefix>_MAX_ATTEMPTS``, ``<prefix>_BASE_DELAY_S``, ``<prefix>_MAX_DELAY_S``."""
+    return RetryPolicy(
+        max_attempts=int(env.get(f"{prefix}_MAX_ATTEMPTS", default.max_attempts)),
+        base_delay_s=float(env.get(f"{prefix}_BASE_DELAY_S", default.base_delay_s)),
+        max_delay_s=float(env.get(f"{prefix}_MAX_DELAY_S", default.max_delay_s)),
+    )
+
+
+def _retry_to_env(prefix: str, policy: RetryPolicy) -> dict[str, str]:
+    return {
+        f"{prefix}_MAX_ATTEMPTS": str(policy.max_attempts),
+        f"{prefix}_BASE_DELAY_S": repr(policy.base_delay_s),
+        f"{prefix}_MAX_DELAY_S": repr(policy.max_delay_s),
+    }

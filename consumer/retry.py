@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def is_throttling(exc: BaseException) -> bool:
+    """Whether a failed AWS call was throttled (S3's 503 SlowDown, ThrottlingException...)."""
+    return isinstance(exc, ClientError) and classify(error_code(exc), http_status(exc)) is ErrorKind.THROTTLED
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Whether a failed AWS call may succeed when repeated."""
     if isinstance(exc, SinkError):
@@ -68,17 +73,36 @@ def call_with_retries(
     what: str,
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
+    wait_out_throttling: bool = False,
 ) -> T:
     """Call ``fn`` until it succeeds; retry only retryable errors; raise SinkUnavailableError
-    when the policy is spent, or the original error when it is not retryable."""
+    when the policy is spent, or the original error when it is not retryable.
+
+    With ``wait_out_throttling``, throttling does not spend the policy: it is retried for as long
+    as it lasts, sleeping the policy's backoff (capped at ``max_delay_s``, jittered), and logged at
+    the first and every 20th time (the sink's throttle metrics count every one)."""
     delays = policy.delays(rng)
     attempt = 1
+    throttled = 0
     while True:
         try:
             return fn()
         except Exception as exc:
             if not is_retryable(exc):
                 raise
+            if wait_out_throttling and is_throttling(exc):
+                throttled += 1
+                pause = equal_jitter(cap_s(policy.base_delay_s, policy.max_delay_s, throttled), rng())
+                if throttled % 20 == 1:
+                    log.warning(
+                        "%s: throttled (%s time(s) in a row: %s); waiting it out, retrying in %.2f s",
+                        what,
+                        throttled,
+                        error_code(exc),
+                        pause,
+                    )
+                sleep(pause)
+                continue
             delay = next(delays, None)
             if delay is None:
                 raise SinkUnavailableError(f"{what}: still failing after {attempt} attempts: {exc}") from exc

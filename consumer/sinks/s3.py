@@ -1,9 +1,12 @@
 """The archive bucket: Avro files of events, and one dead-letter file per undecodable record.
 
-Errors (see :mod:`._classify`): throttling, 5xx and network trouble are retried; anything else
-is systemic (access denied, no such bucket, a KMS key disabled...) and stops the processor. No
-S3 error is a per-item refusal: our code builds every key and bounds every body, so no event's
-value can make S3 refuse one object and accept the others.
+Errors (see :mod:`._classify`): throttling (503 SlowDown) is weather, as in the kid table: it is
+waited out for as long as it lasts, with the retry policy's capped, jittered backoff, and never
+stops the processor (a restart would only replay the batch into the throttled bucket). 5xx and
+network trouble are retried within the retry policy; anything else is systemic (access denied, no
+such bucket, a KMS key disabled...) and stops the processor. No S3 error is a per-item refusal:
+our code builds every key and bounds every body, so no event's value can make S3 refuse one object
+and accept the others.
 
 Objects are created only if absent (``If-None-Match: *``): a file's key is taken by the first
 writer, and a later writer of the same key (a zombie whose lease expired, the shard's new owner,
@@ -63,7 +66,9 @@ class S3Archive:
             )
 
         try:
-            call_with_retries(attempt, policy=self._retry, what=f"PutObject {key}", sleep=self._sleep)
+            call_with_retries(
+                attempt, policy=self._retry, what=f"PutObject {key}", sleep=self._sleep, wait_out_throttling=True
+            )
         except ClientError as exc:
             code = error_code(exc)
             if code == _KEY_TAKEN:
@@ -81,7 +86,9 @@ class S3Archive:
             return body
 
         try:
-            return call_with_retries(attempt, policy=self._retry, what=f"GetObject {key}", sleep=self._sleep)
+            return call_with_retries(
+                attempt, policy=self._retry, what=f"GetObject {key}", sleep=self._sleep, wait_out_throttling=True
+            )
         except ClientError as exc:
             code = error_code(exc)
             raise SinkError(

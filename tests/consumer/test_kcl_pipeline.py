@@ -226,7 +226,8 @@ def test_throttling_in_both_sinks_delays_but_loses_nothing(pipeline: Pipeline, c
     batch = {"service": "dynamodb", "operation": "BatchExecuteStatement"}
     clean_faults.inject_fault(**batch, error_code="ProvisionedThroughputExceededException", count=3)
     clean_faults.inject_fault(**batch, error_code="ThrottlingError", statements=(0, 3), count=2)  # single statements
-    clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=3)
+    # more SlowDowns than the sink's retry policy allows one upload: throttling is waited out, not given up on
+    clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=12)
     events = events_for(unique("throttled"), 300, kids=30)
     put_batch(pipeline, events)
     check(pipeline, events)
@@ -389,8 +390,11 @@ def test_a_sink_failing_longer_than_the_retries_restarts_the_worker_and_loses_no
     # Runs last: both workers' processors give up, the daemons exit and are restarted, and KCL 3 may
     # wait out a dead leader's 2-minute lock before it reassigns leases.
     before = sum(pipeline.restarts.values())
-    # more consecutive failures than every processor's retries put together: they all give up
-    clean_faults.inject_fault(service="s3", operation="PutObject", error_code="SlowDown", count=40)
+    # more consecutive 5xx answers than every processor's retries put together: they all give up
+    # (throttling would be waited out instead: test_throttling_in_both_sinks_delays_but_loses_nothing)
+    clean_faults.inject_fault(
+        service="s3", operation="PutObject", error_code="InternalError", http_status=500, count=40
+    )
     events = events_for(unique("outage"), 300, kids=30)
     put_batch(pipeline, events)
     check(pipeline, events, timeout_s=240)

@@ -77,3 +77,30 @@ def test_non_retryable_errors_pass_through_at_once() -> None:
 
     with pytest.raises(ClientError):
         call_with_retries(call, policy=RetryPolicy(), what="t", sleep=lambda s: pytest.fail("slept"))
+
+
+def test_waiting_out_throttling_spends_no_attempts_but_errors_still_do() -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay_s=0.1, max_delay_s=0.4)
+    errors = [client_error("SlowDown", 503)] * 50 + [client_error("InternalError", 500)] * 2
+    calls: list[int] = []
+    sleeps: list[float] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if errors:
+            raise errors.pop(0)
+        return "stored"
+
+    assert call_with_retries(flaky, policy=policy, what="t", sleep=sleeps.append, wait_out_throttling=True) == "stored"
+    assert len(calls) == 53 and len(sleeps) == 52 and max(sleeps) <= 0.4
+    errors[:] = [client_error("ThrottlingException")] * 10 + [client_error("InternalError", 500)] * 3
+    with pytest.raises(SinkUnavailableError, match="after 3 attempts"):
+        call_with_retries(flaky, policy=policy, what="t", sleep=sleeps.append, wait_out_throttling=True)
+
+
+def test_throttling_spends_the_attempts_unless_waited_out() -> None:
+    def throttled() -> None:
+        raise client_error("SlowDown", 503)
+
+    with pytest.raises(SinkUnavailableError):
+        call_with_retries(throttled, policy=RetryPolicy(max_attempts=3), what="t", sleep=lambda s: None)

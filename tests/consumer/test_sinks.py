@@ -109,9 +109,24 @@ def test_s3_slow_down_is_retried_and_objects_land(s3: Any) -> None:
 def test_s3_failure_outliving_the_retries_raises(s3: Any) -> None:
     faults = Faults(s3, "put_object")
     archive = S3Archive(faults, BUCKET, retry=FAST, sleep=lambda s: None)
-    faults.arm(100, "SlowDown", 503)
+    faults.arm(100, "InternalError", 500)
     with pytest.raises(SinkUnavailableError):
         archive.put_files([archive_file(range(1, 2))])
+
+
+def test_s3_slow_down_outliving_the_retries_is_waited_out(s3: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Throttling is weather: a processor that gave up would only replay into the throttled bucket."""
+    faults = Faults(s3, "put_object")
+    sleeps: list[float] = []
+    archive = S3Archive(faults, BUCKET, retry=FAST, sleep=sleeps.append, threads=1)
+    faults.arm(100, "SlowDown", 503)  # 25 times the policy's attempts
+    file = archive_file(range(1, 3))
+    with caplog.at_level("WARNING"):
+        archive.put_files([file])
+    assert len(sleeps) == 100 and max(sleeps) <= FAST.max_delay_s
+    assert s3.get_object(Bucket=BUCKET, Key=file.key)["Body"].read() == file.body
+    assert len([r for r in caplog.records if "waiting it out" in r.getMessage()]) == 5  # the 1st, then every 20th
+    archive.close()
 
 
 def test_s3_missing_bucket_is_not_retried(s3: Any) -> None:

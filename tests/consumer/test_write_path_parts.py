@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from consumer import ConfigError, ProcessorConfig
+from consumer import ConfigError, ProcessorConfig, RetryPolicy
 from consumer.records import DecodedEvent, KinesisRecord
 from consumer.sinks import DynamoDBSink, _prebuilt
 from consumer.sinks._classify import Failure, classify_call, classify_statement
@@ -157,3 +158,29 @@ def test_the_prebuilt_body_is_used_only_while_botocore_speaks_json_to_dynamodb(
     client.batch_execute_statement(Statements=statements)
     assert json.loads(sent["body"]) == {"Statements": statements}  # whichever serializer built it
     sink.close()
+
+
+def test_every_processor_setting_reaches_the_processes_through_the_environment() -> None:
+    """The worker hands its ProcessorConfig to each record processor as environment variables: a
+    field that to_env() forgets would silently be its default in every processor."""
+    config = ProcessorConfig(
+        archive_max_file_bytes=12_345,
+        archive_max_file_age_s=7.5,
+        dynamodb_write_path="put-item",
+        dynamodb_threads=3,
+        dynamodb_batches_in_flight=5,
+        dynamodb_parameter_validation=True,
+        dynamodb_overlap_batches=False,
+        dynamodb_prebuilt_json=False,
+        sink_retry=RetryPolicy(max_attempts=9, base_delay_s=0.25, max_delay_s=2.5),
+        checkpoint_retry=RetryPolicy(max_attempts=2, base_delay_s=0.5, max_delay_s=0.75),
+        dynamodb_wait_poll_s=0.3,
+        checkpoint_while_waiting_after_s=4.0,
+        max_future_skew_ms=61_000,
+    )
+    defaults = ProcessorConfig()
+    changed = {
+        f.name for f in dataclasses.fields(ProcessorConfig) if getattr(config, f.name) != getattr(defaults, f.name)
+    }
+    assert changed == {f.name for f in dataclasses.fields(ProcessorConfig)} - {"names", "aws"}, "set every field"
+    assert ProcessorConfig.from_env(config.to_env()) == config
