@@ -1,10 +1,10 @@
 """The CloudFormation template of a nicelist deployment, generated from the code's own definitions.
 
-Stream, kid table, archive bucket (with its TLS-only policy), the three IAM roles with the shipped
-policies (:mod:`deploy.iam`), the alarms and their SNS topic (:mod:`admin.alarms`) and the Athena
-(Glue) tables of the archive (:mod:`analytics`, same columns and partition projection as
-``nicelist athena-ddl``). Settings that ``nicelist provision`` applies come from
-:mod:`admin.provision`; a test creates the template on the embedded stack and then runs
+Stream, kid table, the autoscaler's lock table, archive bucket (with its TLS-only policy), the
+three IAM roles with the shipped policies (:mod:`deploy.iam`), the alarms and their SNS topic
+(:mod:`admin.alarms`) and the Athena (Glue) tables of the archive (:mod:`analytics`, same columns
+and partition projection as ``nicelist athena-ddl``). Settings that ``nicelist provision`` applies
+come from :mod:`admin.provision`; a test creates the template on the embedded stack and then runs
 ``provision`` against it, which must find nothing to create, so the two stay in step.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import schemas
 from admin.alarms import AlarmSpec, alarm_specs, topic_name
+from admin.autoscale import LOCK_KEY, lock_table_name
 from admin.provision import KID_TABLE_HASH_KEY, PUBLIC_ACCESS_BLOCK
 from analytics.athena import AthenaNames, hive_type
 from foundation.settings import PipelineNames
@@ -69,6 +70,19 @@ def _table(names: PipelineNames) -> dict[str, Any]:
                     {"Ref": "AWS::NoValue"},
                 ]
             },
+        },
+    }
+
+
+def _lock_table(names: PipelineNames) -> dict[str, Any]:
+    """The autoscaler's lock table, as ``nicelist provision`` creates it (nothing to retain)."""
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "TableName": lock_table_name(names.application),
+            "KeySchema": [{"AttributeName": LOCK_KEY, "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": LOCK_KEY, "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
         },
     }
 
@@ -194,6 +208,7 @@ def template(
     resources: dict[str, Any] = {
         "Stream": _stream(names),
         "KidTable": _table(names),
+        "AutoscaleLockTable": _lock_table(names),
         "ArchiveBucket": _bucket(names),
         "ArchiveBucketPolicy": _bucket_policy(names),
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": topic_name(names)}},

@@ -14,6 +14,7 @@ A decision naming a hot-key shard is answered by sampling that shard's latest re
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -30,7 +31,7 @@ from admin.autoscale._lock import LockLostError, StreamLock
 from admin.autoscale._model import Decision, Observation, QuotaState, ShardLimits
 from admin.autoscale._policy import PolicyConfig, decide
 from admin.autoscale._signals import read_loads
-from admin.autoscale._state import AutoscaleState, InFlight, StateStore
+from admin.autoscale._state import AutoscaleState, InFlight, StateStore, take_over
 from admin.reshard import (
     ClosedShardError,
     NotAdjacentError,
@@ -114,6 +115,8 @@ class Autoscaler:
         self._on_decision = on_decision
         self.history: list[DecisionRecord] = []
         self.lock = lock
+        #: the state document last written to (or adopted from) the lock's item
+        self._saved: str | None = None
         self._sleep = sleep
         #: hot-key shard -> what sampling it found (sampled once)
         self._hot_keys: dict[str, str] = {}
@@ -137,6 +140,28 @@ class Autoscaler:
         self._execute(flight)
         return True
 
+    def _adopt_lock_state(self, lock: StreamLock) -> None:
+        """Take in what the lock's item says the last holder did (calls, last change, in flight)."""
+        shared = lock.state
+        if shared is None or shared == self._saved:
+            return
+        try:
+            theirs = AutoscaleState.from_json(json.loads(shared))
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.error("the autoscale lock's state is unreadable (%s): keeping this host's own", exc)
+            return
+        self.state = take_over(self.state, theirs)
+        self._saved = shared
+        self._store.save(self.state)
+
+    def _save(self) -> None:
+        """The state to the file and, while we hold the lock, to its item (LockLostError if lost)."""
+        self._store.save(self.state)
+        if self.lock is not None and self.lock.held_until is not None:
+            document = json.dumps(self.state.to_json(), sort_keys=True)
+            self.lock.save_state(document)
+            self._saved = document
+
     def _sleep_holding_lock(self, seconds: float) -> None:
         """The executor's sleep while it waits for ACTIVE: keeps the lease alive."""
         if self.lock is not None:
@@ -151,10 +176,12 @@ class Autoscaler:
     def step(self) -> DecisionRecord:
         """Observe, decide, publish, act (unless dry run); one decision."""
         config = self.config
-        if self.lock is not None and not self.lock.acquire():
-            now = self._now()
-            why = f"standing by: the autoscale lock on {config.stream} is held by {self.lock.describe_holder()}"
-            return self._record(now, 0, Decision(action="none", target=0, reason=why), "standby")
+        if self.lock is not None:
+            if not self.lock.acquire():
+                now = self._now()
+                why = f"standing by: the autoscale lock on {config.stream} is held by {self.lock.describe_holder()}"
+                return self._record(now, 0, Decision(action="none", target=0, reason=why), "standby")
+            self._adopt_lock_state(self.lock)
         self.resume()
         now = self._now()
         self.state.prune(now)
@@ -212,8 +239,8 @@ class Autoscaler:
             calls = len(update_shard_count_targets(open_shards, decision.target))
             self.state.update_calls.extend([self._now()] * calls)
         self.state.in_flight = flight
-        self._store.save(self.state)
         try:
+            self._save()
             self._execute(flight)
         except (ReshardError, ClientError, LockLostError) as exc:
             code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
@@ -247,7 +274,7 @@ class Autoscaler:
                 self.state.update_calls.extend([self._now()] * extra)
         self.state.in_flight = None
         self.state.last_change_at = self._now()
-        self._store.save(self.state)
+        self._save()
 
     def _name_hot_key(self, decision: Decision, now: datetime) -> Decision:
         """The decision with the hot shard's sampled key in its reason (sampled once per shard)."""

@@ -1,10 +1,17 @@
 """One autoscaler at a time per stream, across hosts: a lease item in a small DynamoDB table.
 
 The item (key ``stream``) names its ``owner`` and ``expires_at`` (epoch seconds). Taking or
-renewing the lease is one conditional PutItem: it succeeds when there is no item, when the item is
-ours, or when it expired (``attribute_not_exists(stream) OR owner = :me OR expires_at < :now``);
-DynamoDB evaluates the condition and the write atomically, so two hosts can never both succeed
+renewing the lease is one conditional UpdateItem: it succeeds when there is no item (it creates
+it), when the item is ours, or when it expired (``attribute_not_exists(stream) OR owner = :me OR
+expires_at < :now``); DynamoDB evaluates the condition and the write atomically, so two hosts can
+never both succeed
 (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
+
+The item also carries the autoscaler's ``state`` (JSON: the UpdateShardCount calls of the last 24
+hours, the last change, the change in flight), written by the holder with ``owner = :me`` as the
+condition: taking the lease returns it (``ReturnValues=ALL_NEW``), so a host that takes over knows
+the calls and the cool-off of the host before it, whose Kinesis quota (10 UpdateShardCount calls
+per stream per rolling 24 hours) it shares.
 The holder renews it every loop (and while it waits for a reshard), and deletes it on exit, again
 only if it is still the owner. A holder that dies leaves the item; the next autoscaler takes it
 once ``expires_at`` has passed. Hosts' clocks must agree to well within the lease (NTP does).
@@ -70,22 +77,25 @@ class StreamLock:
         self.held_until: float | None = None
         #: the other owner and its expiry, after a refused acquire
         self.holder: tuple[str, float] | None = None
+        #: the ``state`` the item held when we last took or renewed the lease (None: none yet)
+        self.state: str | None = None
 
     def acquire(self) -> bool:
         """Take or renew the lease; False when another owner holds an unexpired one."""
         now = self._now()
         try:
-            self.dynamodb.put_item(
+            answer = self.dynamodb.update_item(
                 TableName=self.table,
-                Item={
-                    LOCK_KEY: {"S": self.stream},
-                    "owner": {"S": self.owner},
-                    "expires_at": {"N": f"{now + self.lease_s:.3f}"},
-                    "renewed_at": {"N": f"{now:.3f}"},
-                },
+                Key={LOCK_KEY: {"S": self.stream}},
+                UpdateExpression="SET #o = :me, #e = :until, #r = :now",
                 ConditionExpression="attribute_not_exists(#k) OR #o = :me OR #e < :now",
-                ExpressionAttributeNames={"#k": LOCK_KEY, "#o": "owner", "#e": "expires_at"},
-                ExpressionAttributeValues={":me": {"S": self.owner}, ":now": {"N": f"{now:.3f}"}},
+                ExpressionAttributeNames={"#k": LOCK_KEY, "#o": "owner", "#e": "expires_at", "#r": "renewed_at"},
+                ExpressionAttributeValues={
+                    ":me": {"S": self.owner},
+                    ":now": {"N": f"{now:.3f}"},
+                    ":until": {"N": f"{now + self.lease_s:.3f}"},
+                },
+                ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -99,7 +109,26 @@ class StreamLock:
             return False
         self.held_until = now + self.lease_s
         self.holder = None
+        self.state = (answer.get("Attributes") or {}).get("state", {}).get("S")
         return True
+
+    def save_state(self, state: str) -> None:
+        """Store the autoscaler's ``state`` in the item while we hold it; LockLostError if not."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={LOCK_KEY: {"S": self.stream}},
+                UpdateExpression="SET #s = :state",
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner", "#s": "state"},
+                ExpressionAttributeValues={":me": {"S": self.owner}, ":state": {"S": state}},
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            self.held_until = None
+            raise LockLostError(f"the autoscale lock on {self.stream} was taken before its state was saved") from exc
+        self.state = state
 
     def due(self) -> bool:
         """Whether a third of the lease has passed since the last renewal (or it is not held)."""

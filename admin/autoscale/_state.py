@@ -1,4 +1,6 @@
-"""What the autoscaler remembers between runs (a JSON file; ``--once`` from cron needs it).
+"""What the autoscaler remembers between runs (a JSON file; ``--once`` from cron needs it; and,
+with the cross-host lock, the lock's item, so that a host taking over knows what the last holder
+did: :func:`take_over`).
 
 - the UpdateShardCount calls of the last 24 hours (DescribeLimits does not report them);
 - when the shard count last changed (cool-off);
@@ -74,6 +76,18 @@ class AutoscaleState:
                 merges=tuple((str(low), str(high)) for low, high in flight.get("merges", ())),
             ),
         )
+
+
+def take_over(local: AutoscaleState, shared: AutoscaleState) -> AutoscaleState:
+    """This host's state once it holds the lock whose item carried ``shared`` (the last holder's,
+    maybe this host's own): every call either made (Kinesis counts them per stream), the later
+    last change, and the change in flight as the last holder left it (ours may be stale: the
+    other host may have finished it)."""
+    calls = sorted(set(local.update_calls) | set(shared.update_calls))
+    changes = [at for at in (local.last_change_at, shared.last_change_at) if at is not None]
+    return AutoscaleState(
+        update_calls=calls, last_change_at=max(changes) if changes else None, in_flight=shared.in_flight
+    )
 
 
 class StateStore:

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shards", type=_types.shard_count, default=4, help="shards of a new stream (default %(default)s)"
     )
-    add_names(parser, "stream", "table", "bucket")
+    add_names(parser, "stream", "table", "bucket", "application")  # application: the lock table's name
     add_aws(parser)
     parser.add_argument("--bucket-kms-key", help="SSE-KMS key for the bucket (default: SSE-S3, AES256)")
     parser.add_argument(

@@ -6,6 +6,7 @@ flight, reads the halves of a split and samples a hot shard's key."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,11 @@ from admin.autoscale import (
     PolicyConfig,
     ShardLimits,
     StateStore,
+    StreamLock,
 )
 from admin.autoscale._controller import sample_hot_key, split_parents
+from admin.autoscale._lock import LOCK_KEY
+from admin.autoscale._state import take_over
 from localaws import LocalAWS
 from tests.polling import wait_until
 from tests.stack import unique_name
@@ -135,3 +139,54 @@ def test_the_halves_of_a_split_and_the_hot_key_sample(limited_aws: LocalAWS) -> 
     # limits mode refuses some of them: every record that got in carries the one key
     sampled = sample_hot_key(kinesis, stream, hot, since=since)
     assert re.fullmatch(r"hot key 'santa': (\d+) of \1 sampled records", sampled), sampled
+
+
+def test_a_host_taking_over_the_lock_knows_the_last_holders_calls_and_cool_off(limited_aws: LocalAWS) -> None:
+    """Kinesis counts UpdateShardCount calls per stream, not per host: the successor must too."""
+    kinesis = limited_aws.client("kinesis", retries={"mode": "standard", "total_max_attempts": 1})
+    dynamodb = limited_aws.client("dynamodb")
+    stream, table = unique_name("autoscale"), unique_name("lock")
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": LOCK_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": LOCK_KEY, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    lease_clock = [time.time()]
+
+    def host(owner: str) -> Autoscaler:
+        lock = StreamLock(dynamodb, table, stream, lease_s=60, owner=owner, wall_clock=lambda: lease_clock[0])
+        autoscaler = make_autoscaler(limited_aws, stream)
+        autoscaler.lock = lock
+        return autoscaler
+
+    first = host("host-a")
+
+    def scaled_up() -> DecisionRecord | None:
+        overload(kinesis, stream)
+        record = first.step()
+        return record if record.decision.action == "scale-up" else None
+
+    assert wait_until(scaled_up, timeout_s=30, what="a scale-up decision", poll_s=0.3).outcome == "done"
+    calls, changed = list(first.state.update_calls), first.state.last_change_at
+    assert len(calls) == 1 and changed is not None
+    lease_clock[0] += 61  # host-a dies holding the lock; its lease runs out
+
+    second = host("host-b")  # no state file: all it knows comes from the lock's item
+    for _ in range(4):
+        overload(kinesis, stream)
+        record = second.step()
+        assert record.outcome != "standby"
+        assert record.decision.action == "none", record.decision.reason  # host-a's cool-off holds
+    assert second.state.update_calls == calls and second.state.last_change_at == changed
+    assert open_shards(kinesis, stream) == 2
+
+
+def test_take_over_unites_the_calls_and_keeps_the_last_holders_change_in_flight() -> None:
+    t = [datetime(2026, 12, 23, h, tzinfo=UTC) for h in range(4)]
+    ours = AutoscaleState(update_calls=[t[0], t[1]], last_change_at=t[1], in_flight=InFlight(action="split", target=3))
+    theirs = AutoscaleState(update_calls=[t[1], t[2]], last_change_at=t[3], in_flight=None)
+    merged = take_over(ours, theirs)
+    assert merged.update_calls == [t[0], t[1], t[2]] and merged.last_change_at == t[3]
+    assert merged.in_flight is None  # ours was finished by the other host

@@ -1,4 +1,4 @@
-"""One autoscaler per stream: the DynamoDB lease on the embedded stack (conditional PutItem),
+"""One autoscaler per stream: the DynamoDB lease on the embedded stack (conditional UpdateItem), the state it carries,
 its expiry with injected clocks, the controller standing by, and ``autoscale --once`` exit 3."""
 
 from __future__ import annotations
@@ -97,3 +97,19 @@ def test_once_exits_3_while_another_autoscaler_holds_the_stream(
     # a missing lock table is an operational failure (exit 1), named in one line with the fix
     assert main([*argv[:-2], *missing, "--state-file", str(tmp_path / "s"), "--no-metrics"]) == 1
     assert "`nicelist provision` creates it" in capsys.readouterr().err
+
+
+def test_the_state_travels_with_the_lease_and_only_its_holder_writes_it(local_aws: LocalAWS, table: str) -> None:  # noqa: F811
+    dynamodb = local_aws.client("dynamodb")
+    clock = Clock(9_000.0)
+    first = StreamLock(dynamodb, table, "s", lease_s=60, owner="a", wall_clock=clock)
+    assert first.acquire() and first.state is None
+    first.save_state('{"update_calls": ["2026-12-23T10:00:00+00:00"]}')
+    clock.now += 30
+    assert first.acquire() and first.state == '{"update_calls": ["2026-12-23T10:00:00+00:00"]}'  # renewal keeps it
+    clock.now += 61
+    second = StreamLock(dynamodb, table, "s", lease_s=60, owner="b", wall_clock=clock)
+    assert second.acquire() and second.state == first.state  # the successor reads what "a" left
+    with pytest.raises(LockLostError):
+        first.save_state("{}")  # "a" lost the lease: it cannot overwrite "b"'s state
+    assert second.acquire() and second.state == '{"update_calls": ["2026-12-23T10:00:00+00:00"]}'

@@ -255,7 +255,7 @@ def test_the_admin_policy_allows_the_autoscaler(
     assert main(["autoscale", "--once", "--floor", "2020-01-01=4", "--period", "60", *options]) == 0
     seen = check("admin", names, local_aws, calls)
     assert {"kinesis:UpdateShardCount", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData"} <= seen
-    assert {"dynamodb:PutItem", "dynamodb:DeleteItem"} <= seen  # the one-autoscaler-per-stream lock
+    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= seen  # the one-autoscaler-per-stream lock
 
 
 def test_the_producer_policy_allows_the_sdk_and_the_load_generator(

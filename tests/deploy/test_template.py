@@ -94,7 +94,17 @@ def test_the_template_creates_on_the_embedded_stack_and_provision_agrees(
 
     where = ["--endpoint", local_aws.endpoint_url, "--shards", "2"]
     capsys.readouterr()
-    assert main(["provision", *where, "--stream", names.stream, "--table", names.table, "--bucket", names.bucket]) == 0
+    named = [
+        "--stream",
+        names.stream,
+        "--table",
+        names.table,
+        "--bucket",
+        names.bucket,
+        "--application",
+        names.application,
+    ]
+    assert main(["provision", *where, *named]) == 0
     created = [line for line in capsys.readouterr().out.splitlines() if "created" in line]
     assert created == [], f"provision created what the template should have: {created}"
 
