@@ -19,10 +19,11 @@ DynamoDB) and checkpoints them. A checkpoint the KCL refuses because the lease i
 daemon that is gone, makes it withdraw the waiting writes and stop without checkpointing
 anything more: the shard's next owner replays what was not durable.
 
-Sink errors come in three kinds (:mod:`consumer.sinks._classify`): throttling, 5xx and network
-trouble are retried; an event DynamoDB refuses (a number it cannot store...) is dead-lettered with
-DynamoDB's error and the shard moves on; anything systemic (access denied, table or bucket
-missing, KMS) stops the processor as below, with the service's error in the log.
+Sink errors come in three kinds (:mod:`consumer.sinks._classify`): throttling is waited out in
+both sinks (the archive's S3 SlowDown too), 5xx and network trouble are retried; an event
+DynamoDB refuses (a number it cannot store...) is dead-lettered with DynamoDB's error and the
+shard moves on; anything systemic (access denied, table or bucket missing, KMS) stops the
+processor as below, with the service's error in the log.
 
 amazon_kclpy catches exceptions from the hooks and reports the batch done, which would let a
 later checkpoint pass over records never written. So a failure that outlives the sinks' retries
