@@ -21,6 +21,7 @@ while exported).
 
 from __future__ import annotations
 
+import logging
 import os
 import zlib
 from collections.abc import Callable
@@ -33,6 +34,7 @@ __all__ = ["COMPILED", "FrameWriter", "FrameWriterType", "PyFrameWriter", "new_f
 _FRAME = FRAME_HEADER.size
 if _FRAME != 12 or EVENT_FRAME != 0xE3 or MAX_PAYLOAD_BYTES != 0xFFFF:  # _cframes.c spells them as literals
     raise ImportError("producer/_cframes.c is out of date with the frame format")
+logger = logging.getLogger(__name__)
 _pack_header = FRAME_HEADER.pack_into
 _adler32 = zlib.adler32
 
@@ -118,6 +120,7 @@ except ImportError:  # not built (no C compiler at install time): the Python wri
 #: whether the compiled writer is used (``NICELIST_PURE_PYTHON=1`` asks for the Python one)
 COMPILED = _CFrameWriter is not None and os.environ.get("NICELIST_PURE_PYTHON", "") in ("", "0")
 FrameWriter: type = _CFrameWriter if COMPILED else PyFrameWriter
+_told = False  # the pure-Python writer is logged once per process
 
 
 def new_frame_writer(on_full: Callable[[bytes], int], *, compiled: bool | None = None) -> FrameWriterType:
@@ -127,5 +130,10 @@ def new_frame_writer(on_full: Callable[[bytes], int], *, compiled: bool | None =
         compiled = COMPILED
     if compiled and _CFrameWriter is None:
         raise ImportError("producer._cframes was not built (no C compiler when nicelist was installed)")
+    global _told
+    if not compiled and not _told:
+        _told = True
+        why = "NICELIST_PURE_PYTHON is set" if _CFrameWriter is not None else "producer._cframes is not built"
+        logger.info("spool: the pure-Python frame writer runs (%s): the same bytes, ~0.3 us more per put()", why)
     writer: FrameWriterType = (_CFrameWriter if compiled else PyFrameWriter)(on_full)
     return writer
