@@ -6,9 +6,10 @@ A segment's event frame (format 3, see :mod:`._spool_format`) is, little-endian:
 
 The payload is copied first, then the header with the kind byte last (the commit mark).
 
-:class:`FrameWriter` is the compiled writer, ``producer._cframes`` (``producer/_cframes.c``, built by
-``setup.py``; one C call per event), when it was built, and :class:`PyFrameWriter` otherwise: the
-same bytes (the tests compare them), about 0.3 us more per event. :data:`COMPILED` says which.
+:func:`new_frame_writer` makes the compiled writer, ``producer._cframes.FrameWriter``
+(``producer/_cframes.c``, built by ``setup.py``; one C call per event), when it was built, and a
+:class:`PyFrameWriter` otherwise: the same bytes (the tests compare them), about 0.3 us more per
+event. :data:`COMPILED` says which.
 
 A writer writes into a buffer attached with ``attach(buffer, start, limit, first)``: ``start`` is
 where the first payload goes (its header in the 12 bytes before), ``limit`` where the room ends,
@@ -23,20 +24,19 @@ from __future__ import annotations
 
 import logging
 import os
-import zlib
 from collections.abc import Callable
 from typing import Protocol
 
-from ._spool_format import EVENT_FRAME, FRAME_HEADER, MAX_PAYLOAD_BYTES
+from ._spool_format import EVENT_FRAME, FRAME_HEADER, MAX_PAYLOAD_BYTES, checksum
 
-__all__ = ["COMPILED", "FrameWriter", "FrameWriterType", "PyFrameWriter", "new_frame_writer"]
+__all__ = ["COMPILED", "FrameWriterType", "PyFrameWriter", "new_frame_writer"]
 
 _FRAME = FRAME_HEADER.size
 if _FRAME != 12 or EVENT_FRAME != 0xE3 or MAX_PAYLOAD_BYTES != 0xFFFF:  # _cframes.c spells them as literals
     raise ImportError("producer/_cframes.c is out of date with the frame format")
 logger = logging.getLogger(__name__)
 _pack_header = FRAME_HEADER.pack_into
-_adler32 = zlib.adler32
+_checksum = checksum
 
 
 class FrameWriterType(Protocol):
@@ -98,7 +98,7 @@ class PyFrameWriter:
         index = self.count
         view[start:end] = payload
         # then the header; pack_into writes its fields in order: the kind byte, the commit mark, last
-        _pack_header(view, start - 12, _adler32(payload) ^ index, index, length, 0, 0xE3)  # _FRAME, EVENT_FRAME
+        _pack_header(view, start - 12, _checksum(payload) ^ index, index, length, 0, 0xE3)  # _FRAME, EVENT_FRAME
         self.start = end + 12
         self.count = index + 1
         return self.first + index
@@ -119,7 +119,6 @@ except ImportError:  # not built (no C compiler at install time): the Python wri
 
 #: whether the compiled writer is used (``NICELIST_PURE_PYTHON=1`` asks for the Python one)
 COMPILED = _CFrameWriter is not None and os.environ.get("NICELIST_PURE_PYTHON", "") in ("", "0")
-FrameWriter: type = _CFrameWriter if COMPILED else PyFrameWriter
 _told = False  # the pure-Python writer is logged once per process
 
 

@@ -115,8 +115,6 @@ class Autoscaler:
         self._on_decision = on_decision
         self.history: list[DecisionRecord] = []
         self.lock = lock
-        #: the state document last written to (or adopted from) the lock's item
-        self._saved: str | None = None
         self._sleep = sleep
         #: hot-key shard -> what sampling it found (sampled once)
         self._hot_keys: dict[str, str] = {}
@@ -140,27 +138,21 @@ class Autoscaler:
         self._execute(flight)
         return True
 
-    def _adopt_lock_state(self, lock: StreamLock) -> None:
+    def _adopt_lock_state(self, shared: str) -> None:
         """Take in what the lock's item says the last holder did (calls, last change, in flight)."""
-        shared = lock.state
-        if shared is None or shared == self._saved:
-            return
         try:
             theirs = AutoscaleState.from_json(json.loads(shared))
         except (ValueError, KeyError, TypeError) as exc:
             logger.error("the autoscale lock's state is unreadable (%s): keeping this host's own", exc)
             return
         self.state = take_over(self.state, theirs)
-        self._saved = shared
         self._store.save(self.state)
 
     def _save(self) -> None:
         """The state to the file and, while we hold the lock, to its item (LockLostError if lost)."""
         self._store.save(self.state)
         if self.lock is not None and self.lock.held_until is not None:
-            document = json.dumps(self.state.to_json(), sort_keys=True)
-            self.lock.save_state(document)
-            self._saved = document
+            self.lock.save_state(json.dumps(self.state.to_json(), sort_keys=True))
 
     def _sleep_holding_lock(self, seconds: float) -> None:
         """The executor's sleep while it waits for ACTIVE: keeps the lease alive."""
@@ -177,11 +169,13 @@ class Autoscaler:
         """Observe, decide, publish, act (unless dry run); one decision."""
         config = self.config
         if self.lock is not None:
+            known = self.lock.state  # what we last wrote to (or took from) the lock's item
             if not self.lock.acquire():
                 now = self._now()
                 why = f"standing by: the autoscale lock on {config.stream} is held by {self.lock.describe_holder()}"
                 return self._record(now, 0, Decision(action="none", target=0, reason=why), "standby")
-            self._adopt_lock_state(self.lock)
+            if self.lock.state not in (None, known):
+                self._adopt_lock_state(self.lock.state)
         self.resume()
         now = self._now()
         self.state.prune(now)
