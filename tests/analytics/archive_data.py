@@ -59,6 +59,14 @@ class Archive:
         return len(files)
 
 
+def uploaded(s3: Any, bucket: str, *, start_ms: int, hours: int, events_per_hour: int) -> Archive:
+    """A new bucket holding a :func:`build` archive (the analytics tests' ``archive_bucket``)."""
+    s3.create_bucket(Bucket=bucket)
+    archive = build(start_ms=start_ms, hours=hours, events_per_hour=events_per_hour)
+    archive.upload(s3, bucket)
+    return archive
+
+
 def build(
     *,
     start_ms: int,

@@ -20,7 +20,7 @@ from consumer.archive import ArchiveFile
 from localaws import LocalAWS
 from nicelist.cli import main
 from reconcile import reconcile
-from tests.analytics.archive_data import HOUR_MS, Archive, build, event_ids
+from tests.analytics.archive_data import HOUR_MS, Archive, event_ids, uploaded
 from tests.archive_fixtures import table_item
 from tests.factories import BASE_MS
 from tests.stack import unique_name
@@ -35,10 +35,7 @@ CONFIG = CompactionConfig(grace_ms=60 * 60_000, row_group_rows=100)
 def archive_bucket(local_aws: LocalAWS) -> tuple[Any, str, Archive]:
     s3 = local_aws.client("s3")
     bucket = unique_name("compact")
-    s3.create_bucket(Bucket=bucket)
-    archive = build(start_ms=BASE_MS, hours=HOURS, events_per_hour=60)
-    archive.upload(s3, bucket)
-    return s3, bucket, archive
+    return s3, bucket, uploaded(s3, bucket, start_ms=BASE_MS, hours=HOURS, events_per_hour=60)
 
 
 def _compacted(s3: Any, bucket: str) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,7 @@ from foundation.avro_objects import BadObject
 from localaws import LocalAWS
 from nicelist.cli import main
 from reconcile import RawArchive, reconcile
-from tests.analytics.archive_data import HOUR_MS, Archive, build
+from tests.analytics.archive_data import HOUR_MS, Archive, uploaded
 from tests.factories import BASE_MS
 from tests.stack import unique_name
 
@@ -48,10 +48,7 @@ JUNK: dict[str, tuple[Callable[[bytes], bytes], str]] = {
 def archive_bucket(local_aws: LocalAWS) -> tuple[Any, str, Archive]:
     s3 = local_aws.client("s3")
     bucket = unique_name("junk")
-    s3.create_bucket(Bucket=bucket)
-    archive = build(start_ms=BASE_MS, hours=HOURS, events_per_hour=40)
-    archive.upload(s3, bucket)
-    return s3, bucket, archive
+    return s3, bucket, uploaded(s3, bucket, start_ms=BASE_MS, hours=HOURS, events_per_hour=40)
 
 
 def _put_junk(s3: Any, bucket: str, archive: Archive, kind: str) -> BadObject:
